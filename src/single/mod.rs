@@ -1,0 +1,177 @@
+//! Single-command mode: `rinit [OPTIONS] -- CMD [ARGS...]`, the tini / dumb-init drop-in.
+//!
+//! This file performs what [`policy::Policy`] decides; the decisions themselves are pure
+//! and tested there.
+
+pub mod policy;
+
+use std::ffi::OsString;
+use std::time::{Duration, Instant};
+
+use libc::{c_int, pid_t};
+
+use crate::reactor::Reactor;
+use crate::sys::{reap, signals, spawn, tree, tty};
+use policy::{Action, KillReason, Policy};
+
+pub struct Options {
+    pub argv: Vec<OsString>,
+    pub grace: Duration,
+    /// Forward signals to the child only, not to its whole process group.
+    pub single_child: bool,
+}
+
+/// Runs the command as rinit's child and returns the code rinit must exit with.
+pub fn run(options: Options, reactor: &mut Reactor) -> i32 {
+    let take_terminal = tty::owns_foreground_terminal();
+    let request = spawn::SpawnRequest {
+        argv: &options.argv,
+        take_terminal,
+    };
+    let child = match spawn::spawn(&request) {
+        Ok(pid) => pid,
+        Err(err) => {
+            crate::warn!("{err}");
+            return err.exit_code();
+        }
+    };
+    crate::info!("started {:?} as pid {child}", options.argv[0]);
+
+    let mut driver = Driver {
+        child,
+        child_alive: true,
+        single_child: options.single_child,
+        gave_terminal: take_terminal,
+        policy: Policy::new(options.grace),
+        orphans_reaped: 0,
+        kill_announced: false,
+        reaped: Vec::new(),
+    };
+    // The child may already have exited before the first wait: reap once up front.
+    if let Some(code) = driver.reap(Instant::now()) {
+        return code;
+    }
+    loop {
+        let deadline = driver.policy.deadline();
+        let received: Vec<c_int> = reactor.wait(deadline).to_vec();
+        let now = Instant::now();
+        let mut exit = None;
+        for sig in received {
+            if sig == libc::SIGCHLD {
+                continue; // reaping happens after every wake, below
+            }
+            let actions = driver.policy.on_signal(sig, now);
+            crate::info!("received {}", signals::name(sig));
+            exit = exit.or(driver.perform(actions));
+        }
+        exit = exit.or(driver.reap(now));
+        if driver.policy.deadline().is_some_and(|d| now >= d) {
+            let actions = driver.policy.on_deadline(now);
+            exit = exit.or(driver.perform(actions));
+        }
+        if let Some(code) = exit {
+            return code;
+        }
+    }
+}
+
+struct Driver {
+    child: pid_t,
+    child_alive: bool,
+    single_child: bool,
+    gave_terminal: bool,
+    policy: Policy,
+    orphans_reaped: u64,
+    kill_announced: bool,
+    reaped: Vec<(pid_t, reap::ExitStatus)>,
+}
+
+impl Driver {
+    /// Reaps everything that has exited and lets the policy react.
+    fn reap(&mut self, now: Instant) -> Option<i32> {
+        self.reaped.clear();
+        let remaining = reap::reap_all(&mut self.reaped);
+        let mut child_status = None;
+        for &(pid, status) in &self.reaped {
+            if pid == self.child {
+                child_status = Some(status);
+            } else {
+                self.orphans_reaped += 1;
+            }
+        }
+        if let Some(status) = child_status {
+            self.child_alive = false;
+            crate::info!("child {} exited with {status}", self.child);
+            if self.gave_terminal {
+                tty::take_terminal_back();
+                self.gave_terminal = false;
+            }
+        }
+        if child_status.is_none() && self.reaped.is_empty() && remaining == reap::Remaining::Some {
+            return None; // nothing happened
+        }
+        let others_left = remaining == reap::Remaining::Some;
+        let actions = self.policy.on_reaped(child_status, others_left, now);
+        self.perform(actions)
+    }
+
+    fn perform(&mut self, actions: Vec<Action>) -> Option<i32> {
+        for action in actions {
+            match action {
+                Action::Forward(sig) => self.forward(sig),
+                Action::TerminateRest => {
+                    let count = tree::signal_descendants(libc::SIGTERM);
+                    tree::signal_descendants(libc::SIGCONT);
+                    crate::warn!(
+                        "main process exited; sent SIGTERM to {count} leftover process(es)"
+                    );
+                }
+                Action::KillEverything => self.kill_everything(),
+                Action::Exit(code) => {
+                    crate::info!(
+                        "exiting with {code} ({} orphans reaped)",
+                        self.orphans_reaped
+                    );
+                    return Some(code);
+                }
+            }
+        }
+        None
+    }
+
+    fn forward(&self, sig: c_int) {
+        if !self.child_alive {
+            return;
+        }
+        let target = if self.single_child {
+            self.child
+        } else {
+            -self.child
+        };
+        // SAFETY: plain kill. The child is unreaped, so its pid (and group id, which the
+        // kernel keeps while any member lives) cannot have been reused.
+        if unsafe { libc::kill(target, sig) } != 0 {
+            let err = std::io::Error::last_os_error();
+            // ESRCH: the group emptied between the exit and our reap; nothing to do.
+            if err.raw_os_error() != Some(libc::ESRCH) {
+                crate::warn!("cannot forward {}: {err}", signals::name(sig));
+            }
+        }
+    }
+
+    fn kill_everything(&mut self) {
+        if self.child_alive {
+            // SAFETY: plain kill of the child's (still valid) process group.
+            unsafe { libc::kill(-self.child, libc::SIGKILL) };
+        }
+        let count = tree::signal_descendants(libc::SIGKILL);
+        if !self.kill_announced {
+            self.kill_announced = true;
+            let why = match self.policy.kill_reason() {
+                Some(KillReason::RepeatedStopSignal) => "second stop signal",
+                _ => "grace period over",
+            };
+            crate::warn!("{why}: sent SIGKILL to {count} process(es)");
+        }
+    }
+}

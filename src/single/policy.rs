@@ -1,0 +1,307 @@
+//! The decisions of single-command mode (`rinit -- CMD`), as a pure state machine.
+//!
+//! Events come in with the current time; actions come out. No syscalls, no clock: the
+//! driver in `single/mod.rs` performs the actions and feeds back what happened.
+//!
+//! Timeline:
+//! ```text
+//! Running ──TERM/INT──► Stopping ──child exits──► Draining ──all gone──► exit(child's code)
+//!    │                     │  (deadline = now+grace)   │ (TERM+CONT to the rest,
+//!    │                     │                           │  deadline kept or now+grace)
+//!    └──child exits────────┼──────────────────────────►┘
+//!                          └─second TERM/INT or deadline─► Killing ──all gone──► exit
+//! ```
+
+use std::time::{Duration, Instant};
+
+use libc::c_int;
+
+use crate::sys::reap::ExitStatus;
+use crate::sys::signals;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// The child runs; signals are forwarded.
+    Running,
+    /// A stop was requested and forwarded; waiting for the child until the deadline.
+    Stopping,
+    /// The child has exited; its leftover descendants were sent SIGTERM.
+    Draining,
+    /// Everything was sent SIGKILL; waiting for the last reap.
+    Killing,
+    /// rinit is exiting.
+    Done,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Pass this signal on to the child (or its group, as configured).
+    Forward(c_int),
+    /// SIGTERM then SIGCONT to every remaining descendant (stopped ones must wake up to
+    /// die gracefully).
+    TerminateRest,
+    /// SIGKILL to the child's process group and to every descendant.
+    KillEverything,
+    /// Exit rinit with this code.
+    Exit(i32),
+}
+
+/// Why the policy escalated to SIGKILL; the driver reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KillReason {
+    GraceExpired,
+    RepeatedStopSignal,
+}
+
+pub struct Policy {
+    grace: Duration,
+    phase: Phase,
+    deadline: Option<Instant>,
+    status: Option<ExitStatus>,
+    kill_reason: Option<KillReason>,
+}
+
+impl Policy {
+    pub fn new(grace: Duration) -> Self {
+        Policy {
+            grace,
+            phase: Phase::Running,
+            deadline: None,
+            status: None,
+            kill_reason: None,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// When the driver must call [`Policy::on_deadline`], if ever. `None` means rinit may
+    /// sleep until a signal arrives.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    pub fn kill_reason(&self) -> Option<KillReason> {
+        self.kill_reason
+    }
+
+    /// A signal was delivered to rinit.
+    pub fn on_signal(&mut self, sig: c_int, now: Instant) -> Vec<Action> {
+        let stop = signals::is_stop_request(sig);
+        match self.phase {
+            Phase::Running if stop => {
+                self.phase = Phase::Stopping;
+                self.deadline = Some(now + self.grace);
+                vec![Action::Forward(sig)]
+            }
+            Phase::Running | Phase::Stopping if signals::is_forwarded(sig) && !stop => {
+                vec![Action::Forward(sig)]
+            }
+            Phase::Stopping | Phase::Draining if stop => self.kill(KillReason::RepeatedStopSignal),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A reaping pass finished. `child` is the main child's status if it was reaped in
+    /// this pass; `others_left` tells whether rinit still has any child at all.
+    pub fn on_reaped(
+        &mut self,
+        child: Option<ExitStatus>,
+        others_left: bool,
+        now: Instant,
+    ) -> Vec<Action> {
+        if child.is_some() {
+            self.status = child;
+        }
+        let Some(status) = self.status else {
+            return Vec::new(); // only orphans were reaped
+        };
+        if !others_left {
+            self.phase = Phase::Done;
+            self.deadline = None;
+            return vec![Action::Exit(status.code())];
+        }
+        match self.phase {
+            Phase::Running | Phase::Stopping => {
+                // A stop already under way keeps its deadline: the grace period is one
+                // budget for the whole shutdown, not one per step.
+                if self.phase == Phase::Running {
+                    self.deadline = Some(now + self.grace);
+                }
+                self.phase = Phase::Draining;
+                vec![Action::TerminateRest]
+            }
+            // Something may have forked between the last scan and the kill: kill again.
+            Phase::Killing => vec![Action::KillEverything],
+            Phase::Draining | Phase::Done => Vec::new(),
+        }
+    }
+
+    /// The deadline returned by [`Policy::deadline`] has passed.
+    pub fn on_deadline(&mut self, now: Instant) -> Vec<Action> {
+        match self.deadline {
+            Some(deadline) if now >= deadline => self.kill(KillReason::GraceExpired),
+            _ => Vec::new(),
+        }
+    }
+
+    fn kill(&mut self, reason: KillReason) -> Vec<Action> {
+        self.phase = Phase::Killing;
+        self.deadline = None;
+        self.kill_reason = Some(reason);
+        vec![Action::KillEverything]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GRACE: Duration = Duration::from_secs(8);
+
+    fn start() -> (Policy, Instant) {
+        (Policy::new(GRACE), Instant::now())
+    }
+
+    #[test]
+    fn child_exit_with_nothing_left_exits_with_its_code() {
+        let (mut p, t0) = start();
+        assert_eq!(
+            p.on_reaped(Some(ExitStatus::Exited(3)), false, t0),
+            vec![Action::Exit(3)]
+        );
+        assert_eq!(p.phase(), Phase::Done);
+    }
+
+    #[test]
+    fn death_by_signal_exits_128_plus_n() {
+        let (mut p, t0) = start();
+        let status = ExitStatus::Signaled(libc::SIGUSR1);
+        assert_eq!(
+            p.on_reaped(Some(status), false, t0),
+            vec![Action::Exit(138)]
+        );
+    }
+
+    #[test]
+    fn orphans_reaped_while_running_change_nothing() {
+        let (mut p, t0) = start();
+        assert!(p.on_reaped(None, true, t0).is_empty());
+        assert_eq!(p.phase(), Phase::Running);
+        assert_eq!(p.deadline(), None);
+    }
+
+    #[test]
+    fn forwards_every_forwardable_signal_while_running() {
+        let (mut p, t0) = start();
+        for sig in [
+            libc::SIGHUP,
+            libc::SIGUSR1,
+            libc::SIGWINCH,
+            libc::SIGRTMIN(),
+        ] {
+            assert_eq!(p.on_signal(sig, t0), vec![Action::Forward(sig)]);
+        }
+        assert!(p.on_signal(libc::SIGCHLD, t0).is_empty());
+        assert!(p.on_signal(libc::SIGPIPE, t0).is_empty());
+        assert_eq!(p.phase(), Phase::Running);
+    }
+
+    #[test]
+    fn stop_signal_forwards_and_arms_the_grace_deadline() {
+        let (mut p, t0) = start();
+        assert_eq!(
+            p.on_signal(libc::SIGTERM, t0),
+            vec![Action::Forward(libc::SIGTERM)]
+        );
+        assert_eq!(p.phase(), Phase::Stopping);
+        assert_eq!(p.deadline(), Some(t0 + GRACE));
+        // Other signals are still forwarded while stopping.
+        assert_eq!(
+            p.on_signal(libc::SIGUSR2, t0),
+            vec![Action::Forward(libc::SIGUSR2)]
+        );
+    }
+
+    #[test]
+    fn deadline_escalates_to_kill_but_not_before() {
+        let (mut p, t0) = start();
+        p.on_signal(libc::SIGINT, t0);
+        assert!(
+            p.on_deadline(t0 + GRACE - Duration::from_millis(1))
+                .is_empty()
+        );
+        assert_eq!(p.on_deadline(t0 + GRACE), vec![Action::KillEverything]);
+        assert_eq!(p.phase(), Phase::Killing);
+        assert_eq!(p.kill_reason(), Some(KillReason::GraceExpired));
+        assert_eq!(p.deadline(), None);
+        let killed = ExitStatus::Signaled(libc::SIGKILL);
+        assert_eq!(
+            p.on_reaped(Some(killed), false, t0 + GRACE),
+            vec![Action::Exit(137)]
+        );
+    }
+
+    #[test]
+    fn second_stop_signal_kills_at_once() {
+        let (mut p, t0) = start();
+        p.on_signal(libc::SIGINT, t0);
+        assert_eq!(
+            p.on_signal(libc::SIGINT, t0 + Duration::from_millis(5)),
+            vec![Action::KillEverything]
+        );
+        assert_eq!(p.kill_reason(), Some(KillReason::RepeatedStopSignal));
+        // Further stop signals while killing do nothing more.
+        assert!(p.on_signal(libc::SIGTERM, t0).is_empty());
+    }
+
+    #[test]
+    fn leftovers_after_child_exit_get_term_then_kill_at_deadline() {
+        let (mut p, t0) = start();
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(
+            p.on_reaped(Some(ExitStatus::Exited(5)), true, t1),
+            vec![Action::TerminateRest]
+        );
+        assert_eq!(p.phase(), Phase::Draining);
+        assert_eq!(p.deadline(), Some(t1 + GRACE));
+        // Non-stop signals are not forwarded to leftovers.
+        assert!(p.on_signal(libc::SIGHUP, t1).is_empty());
+        assert_eq!(p.on_deadline(t1 + GRACE), vec![Action::KillEverything]);
+        // Something forked in between: kill again on the next reap.
+        assert_eq!(p.on_reaped(None, true, t1), vec![Action::KillEverything]);
+        // The code is still the main child's, not the leftovers'.
+        assert_eq!(p.on_reaped(None, false, t1), vec![Action::Exit(5)]);
+    }
+
+    #[test]
+    fn leftovers_that_exit_on_term_end_it_with_the_childs_code() {
+        let (mut p, t0) = start();
+        p.on_reaped(Some(ExitStatus::Exited(5)), true, t0);
+        assert!(p.on_reaped(None, true, t0).is_empty());
+        assert_eq!(p.on_reaped(None, false, t0), vec![Action::Exit(5)]);
+    }
+
+    #[test]
+    fn stop_keeps_one_deadline_for_the_whole_shutdown() {
+        let (mut p, t0) = start();
+        p.on_signal(libc::SIGTERM, t0);
+        let t1 = t0 + Duration::from_secs(3);
+        let status = ExitStatus::Signaled(libc::SIGTERM);
+        assert_eq!(
+            p.on_reaped(Some(status), true, t1),
+            vec![Action::TerminateRest]
+        );
+        assert_eq!(p.deadline(), Some(t0 + GRACE));
+        assert_eq!(p.on_reaped(None, false, t1), vec![Action::Exit(143)]);
+    }
+
+    #[test]
+    fn stop_signal_while_draining_kills_at_once() {
+        let (mut p, t0) = start();
+        p.on_reaped(Some(ExitStatus::Exited(0)), true, t0);
+        assert_eq!(p.on_signal(libc::SIGTERM, t0), vec![Action::KillEverything]);
+    }
+}

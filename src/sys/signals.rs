@@ -1,0 +1,265 @@
+//! Signal intake.
+//!
+//! Every catchable signal gets a handler that writes the signal number as one byte to a
+//! non-blocking self-pipe; the reactor polls the read end. Nothing else happens inside a
+//! handler. Bytes keep both order and count (two quick SIGINTs are two bytes), which the
+//! "second SIGTERM kills at once" rule needs. If the pipe is ever full, the signal is
+//! recorded in a bitmask instead so it is still seen, just without its count.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+use anyhow::{Context, Result};
+use libc::c_int;
+use nix::fcntl::OFlag;
+
+static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
+static OVERFLOW: AtomicU64 = AtomicU64::new(0);
+
+/// Signals that the kernel raises synchronously on a fault in rinit itself. They get a
+/// handler of their own (see [`on_fault_signal`]) instead of signal-hook's, which refuses
+/// some of them and would chain to Rust's stack-overflow handler for the others.
+const FAULT_SIGNALS: [c_int; 6] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGTRAP,
+    libc::SIGSYS,
+];
+
+/// The read end of the self-pipe. Keep it alive for as long as handlers may run.
+pub struct SignalPipe {
+    read: OwnedFd,
+    _write: OwnedFd,
+}
+
+/// Every signal a process can catch: 1..=SIGRTMAX minus SIGKILL, SIGSTOP and the
+/// real-time signals the C library reserves for itself (32..SIGRTMIN).
+pub fn catchable() -> impl Iterator<Item = c_int> {
+    let (rt_min, rt_max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    (1..=rt_max).filter(move |&sig| {
+        sig != libc::SIGKILL && sig != libc::SIGSTOP && !(32..rt_min).contains(&sig)
+    })
+}
+
+/// Clears any signal mask inherited from whoever started rinit (a blocked SIGTERM would
+/// otherwise never be seen) and installs the handlers.
+pub fn install() -> Result<SignalPipe> {
+    set_mask(libc::SIG_SETMASK, &empty_set()).context("cannot clear the signal mask")?;
+    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+        .context("cannot create the signal pipe")?;
+    WRITE_FD.store(write.as_raw_fd(), Ordering::SeqCst);
+    for sig in catchable() {
+        if FAULT_SIGNALS.contains(&sig) {
+            install_fault_handler(sig)?;
+        } else {
+            // SAFETY: the action only calls async-signal-safe functions (write) and
+            // touches atomics; signal-hook preserves errno around it.
+            unsafe { signal_hook::low_level::register(sig, move || note(sig)) }
+                .with_context(|| format!("cannot install a handler for signal {sig}"))?;
+        }
+    }
+    Ok(SignalPipe {
+        read,
+        _write: write,
+    })
+}
+
+fn note(sig: c_int) {
+    let byte = sig as u8;
+    let fd = WRITE_FD.load(Ordering::Relaxed);
+    // SAFETY: writing one byte from a live stack variable.
+    let written = unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+    if written != 1 {
+        OVERFLOW.fetch_or(1 << (sig - 1), Ordering::SeqCst);
+    }
+}
+
+/// A fault signal sent by another process (`kill -SEGV`, si_code <= 0) is just a stray
+/// signal. One raised by the kernel for a real fault in rinit cannot be survived: reset
+/// the default action and return, so the faulting instruction runs again and rinit dies
+/// with the right signal instead of looping.
+extern "C" fn on_fault_signal(sig: c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // SAFETY: errno is thread-local; saving and restoring it is async-signal-safe.
+    let errno = unsafe { *libc::__errno_location() };
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let sent_by_process = info.is_null() || unsafe { (*info).si_code } <= 0;
+    if sent_by_process {
+        note(sig);
+    } else {
+        // SAFETY: signal() is async-signal-safe.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
+}
+
+fn install_fault_handler(sig: c_int) -> Result<()> {
+    // SAFETY: a zeroed sigaction is valid; the fields we need are set below.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = on_fault_signal as *const () as usize;
+    action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+    // SAFETY: sa_mask is a valid sigset_t inside `action`.
+    unsafe { libc::sigfillset(&mut action.sa_mask) };
+    // SAFETY: `action` is fully initialised; the old action is not needed.
+    if unsafe { libc::sigaction(sig, &action, std::ptr::null_mut()) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("cannot install a handler for signal {sig}"));
+    }
+    Ok(())
+}
+
+impl SignalPipe {
+    pub fn fd(&self) -> RawFd {
+        self.read.as_raw_fd()
+    }
+
+    /// Appends every signal received since the last call, in arrival order.
+    pub fn drain(&self, out: &mut Vec<c_int>) {
+        let mut buf = [0u8; 256];
+        loop {
+            // SAFETY: reading into a live buffer of the given length.
+            let n = unsafe { libc::read(self.fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 {
+                out.extend(buf[..n as usize].iter().map(|&b| c_int::from(b)));
+                continue;
+            }
+            if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            break; // EAGAIN: empty. Nothing else can fail on a pipe we own.
+        }
+        let overflow = OVERFLOW.swap(0, Ordering::SeqCst);
+        out.extend((1..=64).filter(|sig| overflow & (1 << (sig - 1)) != 0));
+    }
+}
+
+pub fn empty_set() -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        set
+    }
+}
+
+pub fn full_set() -> libc::sigset_t {
+    // SAFETY: sigfillset initialises the set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        set
+    }
+}
+
+/// `pthread_sigmask(how, set)`, returning the previous mask.
+pub fn set_mask(how: c_int, set: &libc::sigset_t) -> std::io::Result<libc::sigset_t> {
+    let mut old = empty_set();
+    // SAFETY: both pointers refer to valid sigset_t values.
+    let rc = unsafe { libc::pthread_sigmask(how, set, &mut old) };
+    if rc != 0 {
+        return Err(std::io::Error::from_raw_os_error(rc));
+    }
+    Ok(old)
+}
+
+/// In a freshly forked child, before exec: every signal back to its default action.
+/// Only async-signal-safe calls. Errors are ignored: the reserved real-time signals
+/// refuse, and nothing else can fail for a valid signal number.
+pub fn reset_dispositions_in_child() {
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // SAFETY: signal() is async-signal-safe.
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
+        }
+    }
+}
+
+/// `SIGTERM` for 15, `SIGRTMIN+3` for real-time signals, the number otherwise.
+pub fn name(sig: c_int) -> String {
+    if let Some(name) = signal_hook::low_level::signal_name(sig) {
+        return name.to_string();
+    }
+    let (rt_min, rt_max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    if (rt_min..=rt_max).contains(&sig) {
+        return format!("SIGRTMIN+{}", sig - rt_min);
+    }
+    format!("signal {sig}")
+}
+
+/// Signals rinit passes on to its child in single-command mode. SIGCHLD is rinit's own
+/// business; SIGPIPE, SIGTTIN, SIGTTOU and the fault signals concern rinit only.
+pub fn is_forwarded(sig: c_int) -> bool {
+    matches!(
+        sig,
+        libc::SIGTERM
+            | libc::SIGINT
+            | libc::SIGHUP
+            | libc::SIGQUIT
+            | libc::SIGUSR1
+            | libc::SIGUSR2
+            | libc::SIGWINCH
+            | libc::SIGALRM
+            | libc::SIGCONT
+            | libc::SIGTSTP
+    ) || (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig)
+}
+
+/// The signals that ask rinit to stop.
+pub fn is_stop_request(sig: c_int) -> bool {
+    sig == libc::SIGTERM || sig == libc::SIGINT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catchable_excludes_uncatchable_and_reserved() {
+        let all: Vec<c_int> = catchable().collect();
+        assert!(!all.contains(&libc::SIGKILL));
+        assert!(!all.contains(&libc::SIGSTOP));
+        assert!(!all.contains(&32));
+        assert!(all.contains(&libc::SIGTERM));
+        assert!(all.contains(&libc::SIGPIPE));
+        assert!(all.contains(&libc::SIGSEGV));
+        assert!(all.contains(&libc::SIGRTMAX()));
+    }
+
+    #[test]
+    fn forwarded_set_matches_the_documented_list() {
+        for sig in [
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGHUP,
+            libc::SIGQUIT,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+            libc::SIGWINCH,
+            libc::SIGALRM,
+            libc::SIGCONT,
+            libc::SIGTSTP,
+            libc::SIGRTMIN(),
+            libc::SIGRTMAX(),
+        ] {
+            assert!(is_forwarded(sig), "{} should be forwarded", name(sig));
+        }
+        for sig in [
+            libc::SIGCHLD,
+            libc::SIGPIPE,
+            libc::SIGTTIN,
+            libc::SIGTTOU,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+        ] {
+            assert!(!is_forwarded(sig), "{} must not be forwarded", name(sig));
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(name(libc::SIGTERM), "SIGTERM");
+        assert_eq!(name(libc::SIGRTMIN() + 2), "SIGRTMIN+2");
+    }
+}

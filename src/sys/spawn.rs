@@ -1,0 +1,125 @@
+//! Starting a child: its own process group, default signal state, optional terminal.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use libc::pid_t;
+
+use super::signals;
+
+/// What to start and how.
+pub struct SpawnRequest<'a> {
+    pub argv: &'a [OsString],
+    /// Make the child's process group the terminal's foreground group.
+    pub take_terminal: bool,
+}
+
+/// Why a child could not be started, with the exit code the shell would use.
+#[derive(Debug)]
+pub struct SpawnError {
+    pub program: String,
+    pub error: std::io::Error,
+}
+
+impl SpawnError {
+    /// 127 when the program does not exist, 126 when it exists but cannot be run: the
+    /// codes sh, tini and Docker use.
+    pub fn exit_code(&self) -> i32 {
+        match self.error.raw_os_error() {
+            Some(libc::ENOENT) | Some(libc::ENOTDIR) => 127,
+            _ => 126,
+        }
+    }
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let reason = match self.error.raw_os_error() {
+            Some(errno) => nix::errno::Errno::from_raw(errno).desc().to_string(),
+            None => self.error.to_string(),
+        };
+        write!(f, "cannot run '{}': {}", self.program, reason)
+    }
+}
+
+/// Forks and execs `argv`. Returns the child's pid once exec has succeeded (std reports
+/// exec failures through a close-on-exec pipe). The caller reaps; `Child::wait` is never
+/// used, since a global `waitpid(-1)` would race with it.
+pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
+    let (program, args) = match request.argv.split_first() {
+        Some(split) => split,
+        None => {
+            return Err(SpawnError {
+                program: String::new(),
+                error: std::io::Error::from_raw_os_error(libc::ENOENT),
+            });
+        }
+    };
+    let mut command = Command::new(program);
+    command.args(args);
+    let take_terminal = request.take_terminal;
+    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
+    // calls (sigprocmask, signal, setpgid, tcsetpgrp), no allocation.
+    unsafe {
+        command.pre_exec(move || {
+            // std has already emptied the mask; block everything again while rinit's
+            // handlers are still installed, so none can run in the child.
+            let _ = signals::set_mask(libc::SIG_SETMASK, &signals::full_set());
+            signals::reset_dispositions_in_child();
+            if libc::setpgid(0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if take_terminal {
+                super::tty::give_terminal_in_child();
+            }
+            signals::set_mask(libc::SIG_SETMASK, &signals::empty_set())?;
+            Ok(())
+        });
+    }
+    // Block signals in rinit across fork so that no handler runs in the child between
+    // fork and the reset above; they stay pending and are handled after spawn returns.
+    let old_mask = signals::set_mask(libc::SIG_SETMASK, &signals::full_set()).ok();
+    let result = command.spawn();
+    if let Some(old) = old_mask {
+        let _ = signals::set_mask(libc::SIG_SETMASK, &old);
+    }
+    match result {
+        Ok(child) => Ok(child.id() as pid_t),
+        Err(error) => Err(SpawnError {
+            program: program.to_string_lossy().into_owned(),
+            error,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(errno: i32) -> SpawnError {
+        SpawnError {
+            program: "foo".into(),
+            error: std::io::Error::from_raw_os_error(errno),
+        }
+    }
+
+    #[test]
+    fn missing_is_127_and_unrunnable_is_126() {
+        assert_eq!(error(libc::ENOENT).exit_code(), 127);
+        assert_eq!(error(libc::EACCES).exit_code(), 126);
+        assert_eq!(error(libc::ENOEXEC).exit_code(), 126);
+    }
+
+    #[test]
+    fn message_names_the_program_and_the_reason() {
+        assert_eq!(
+            error(libc::ENOENT).to_string(),
+            "cannot run 'foo': No such file or directory"
+        );
+        assert_eq!(
+            error(libc::EACCES).to_string(),
+            "cannot run 'foo': Permission denied"
+        );
+    }
+}

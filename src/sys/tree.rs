@@ -1,0 +1,159 @@
+//! rinit's process tree: finding and signalling every descendant.
+//!
+//! As PID 1 of a PID namespace, everything else in the namespace is a descendant and
+//! `kill(-1, sig)` reaches it all atomically. As a subreaper (not PID 1) `kill(-1)` would
+//! hit every process the user may signal, outside the container too, so rinit walks
+//! `/proc` and signals only processes whose parent chain leads to itself.
+
+use std::collections::{HashMap, HashSet};
+
+use libc::{c_int, pid_t};
+
+/// True when rinit is the init of its PID namespace (not merely a subreaper).
+pub fn is_namespace_init() -> bool {
+    // SAFETY: getpid cannot fail.
+    unsafe { libc::getpid() == 1 }
+}
+
+/// Asks the kernel to re-parent orphaned descendants to rinit even when it is not PID 1.
+pub fn become_subreaper() -> std::io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The parent pid from the text of `/proc/PID/stat`. The command name may contain spaces
+/// and parentheses, so the fields are counted from the last `)`.
+pub fn parse_ppid(stat: &str) -> Option<pid_t> {
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_comm.split_ascii_whitespace();
+    let _state = fields.next()?;
+    fields.next()?.parse().ok()
+}
+
+/// Every pid below `root` in the parent relation given as `(pid, ppid)` pairs.
+pub fn descendants_of(root: pid_t, processes: &[(pid_t, pid_t)]) -> Vec<pid_t> {
+    let mut children: HashMap<pid_t, Vec<pid_t>> = HashMap::new();
+    for &(pid, ppid) in processes {
+        children.entry(ppid).or_default().push(pid);
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![root];
+    let mut seen = HashSet::from([root]);
+    while let Some(parent) = stack.pop() {
+        for &child in children.get(&parent).map(Vec::as_slice).unwrap_or_default() {
+            if seen.insert(child) {
+                found.push(child);
+                stack.push(child);
+            }
+        }
+    }
+    found
+}
+
+fn read_ppid(pid: pid_t) -> Option<pid_t> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_ppid(&stat)
+}
+
+/// `(pid, ppid)` of every process visible in /proc.
+fn process_table() -> std::io::Result<Vec<(pid_t, pid_t)>> {
+    let mut table = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let Ok(entry) = entry else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
+            continue;
+        };
+        // A process may exit between readdir and read: skip it.
+        if let Some(ppid) = read_ppid(pid) {
+            table.push((pid, ppid));
+        }
+    }
+    Ok(table)
+}
+
+/// rinit's descendants right now. Errors when /proc cannot be read.
+pub fn my_descendants() -> std::io::Result<Vec<pid_t>> {
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    Ok(descendants_of(me, &process_table()?))
+}
+
+/// Sends `sig` to every descendant of rinit. Returns how many processes were signalled.
+pub fn signal_descendants(sig: c_int) -> usize {
+    if is_namespace_init() {
+        let count = my_descendants().map(|d| d.len()).unwrap_or(0);
+        // SAFETY: plain kill; as namespace init, -1 means "every other process in it".
+        let rc = unsafe { libc::kill(-1, sig) };
+        return if rc == 0 { count.max(1) } else { 0 };
+    }
+    let descendants = match my_descendants() {
+        Ok(d) => d,
+        Err(err) => {
+            crate::warn!("cannot read /proc to find leftover processes: {err}");
+            return 0;
+        }
+    };
+    let family: HashSet<pid_t> = descendants.iter().copied().collect();
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    descendants
+        .iter()
+        .filter(|&&pid| signal_if_still_family(pid, sig, me, &family))
+        .count()
+}
+
+/// Pins the process with a pidfd, then checks its parent is still rinit or one of its
+/// descendants before signalling: a pid freed and reused between the /proc scan and the
+/// signal cannot make rinit hit a stranger.
+fn signal_if_still_family(pid: pid_t, sig: c_int, me: pid_t, family: &HashSet<pid_t>) -> bool {
+    let is_family = |pid| read_ppid(pid).is_some_and(|ppid| ppid == me || family.contains(&ppid));
+    // SAFETY: pidfd_open takes a pid and flags, returns a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as c_int;
+    if pidfd < 0 {
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS) {
+            return false; // gone already
+        }
+        // Kernel older than 5.3: best effort with plain kill.
+        // SAFETY: plain kill.
+        return is_family(pid) && unsafe { libc::kill(pid, sig) } == 0;
+    }
+    let sent = is_family(pid)
+        // SAFETY: pidfd is a valid pidfd we own; no siginfo.
+        && unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                pidfd,
+                sig,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        } == 0;
+    // SAFETY: closing the fd we opened.
+    unsafe { libc::close(pidfd) };
+    sent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ppid_is_read_after_the_last_parenthesis() {
+        assert_eq!(parse_ppid("42 (sleep) S 7 42 42 0"), Some(7));
+        assert_eq!(parse_ppid("42 (we ird) (name) R 9 1 1"), Some(9));
+        assert_eq!(parse_ppid("garbage"), None);
+        assert_eq!(parse_ppid("42 (x) S notanumber"), None);
+    }
+
+    #[test]
+    fn descendants_include_grandchildren_but_not_strangers() {
+        let table = [(10, 1), (11, 10), (12, 11), (20, 1), (21, 20), (13, 10)];
+        let mut found = descendants_of(10, &table);
+        found.sort();
+        assert_eq!(found, vec![11, 12, 13]);
+        assert!(descendants_of(12, &table).is_empty());
+    }
+}
