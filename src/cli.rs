@@ -113,7 +113,7 @@ pub fn parse(
 pub fn parse_duration(what: &str, text: &str) -> Result<Duration, UsageError> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<f64>() {
-        if seconds.is_finite() && seconds >= 0.0 && seconds < 1e9 {
+        if (0.0..1e9).contains(&seconds) {
             return Ok(Duration::from_secs_f64(seconds));
         }
     } else if let Ok(duration) = humantime::parse_duration(text) {

@@ -43,10 +43,10 @@ fn run() -> i32 {
     };
     log::set_verbose(run.verbose);
 
-    if !sys::tree::is_namespace_init() {
-        if let Err(err) = sys::tree::become_subreaper() {
-            warn!("cannot become a child subreaper ({err}); orphans will go to the real init");
-        }
+    if !sys::tree::is_namespace_init()
+        && let Err(err) = sys::tree::become_subreaper()
+    {
+        warn!("cannot become a child subreaper ({err}); orphans will go to the real init");
     }
     let signal_pipe = match sys::signals::install() {
         Ok(pipe) => pipe,
