@@ -164,14 +164,38 @@ pub fn set_mask(how: c_int, set: &libc::sigset_t) -> std::io::Result<libc::sigse
     Ok(old)
 }
 
+/// The kernel's `struct sigaction` for x86_64 and aarch64 `rt_sigaction`.
+#[repr(C)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
 /// In a freshly forked child, before exec: every signal back to its default action.
-/// Only async-signal-safe calls. Errors are ignored: the reserved real-time signals
-/// refuse, and nothing else can fail for a valid signal number.
+/// The raw syscall, because the C library refuses to touch the real-time signals it
+/// reserves (32..SIGRTMIN), and an ignored one would be inherited by the program.
+/// Async-signal-safe. Errors are ignored: nothing can fail for a valid signal number.
 pub fn reset_dispositions_in_child() {
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
     for sig in 1..=libc::SIGRTMAX() {
         if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            // SAFETY: signal() is async-signal-safe.
-            unsafe { libc::signal(sig, libc::SIG_DFL) };
+            // SAFETY: a valid kernel sigaction; the old action is not requested.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    &default as *const KernelSigaction,
+                    std::ptr::null_mut::<KernelSigaction>(),
+                    std::mem::size_of::<u64>(),
+                )
+            };
         }
     }
 }

@@ -1,0 +1,197 @@
+//! A small program with predictable behaviour, used by rinit's tests and benchmarks
+//! as the command rinit supervises. Statically linked with the musl target, it also runs
+//! inside the minimal busybox container of the OCI tests.
+//!
+//! Every mode that keeps running prints `ready` once it is set up, so tests can wait
+//! for a condition instead of sleeping.
+
+use std::io::{Read, Write};
+
+use libc::c_int;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let num = |i: usize| arg(i).parse::<i32>().unwrap_or_else(|_| usage());
+    match arg(0) {
+        "exit" => std::process::exit(num(1)),
+        "kill-self" => kill_self(num(1)),
+        "sleep" => {
+            say("ready");
+            pause_forever()
+        }
+        "ignore-term" => {
+            unsafe {
+                libc::signal(libc::SIGTERM, libc::SIG_IGN);
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+            }
+            say("ready");
+            pause_forever()
+        }
+        "report" => report(),
+        "sigstate" => sigstate(),
+        "orphans" => orphans(num(1)),
+        "daemon" => daemon(arg(1), arg(2), num(3)),
+        "tree" => tree(),
+        _ => usage(),
+    }
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: testprog exit N | kill-self SIG | sleep | ignore-term | report | sigstate |\n\
+         \x20      orphans N | daemon ignore|trap FILE CODE | tree"
+    );
+    std::process::exit(2)
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn pause_forever() -> ! {
+    loop {
+        unsafe { libc::pause() };
+    }
+}
+
+fn kill_self(sig: c_int) -> ! {
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+    std::process::exit(99)
+}
+
+fn name(sig: c_int) -> String {
+    signal_hook::low_level::signal_name(sig)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("SIGRTMIN+{}", sig - libc::SIGRTMIN()))
+}
+
+fn block_all() -> libc::sigset_t {
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+fn next_signal(set: &libc::sigset_t) -> c_int {
+    loop {
+        let sig = unsafe { libc::sigwaitinfo(set, std::ptr::null_mut()) };
+        if sig > 0 {
+            return sig;
+        }
+    }
+}
+
+/// Prints `got SIGX` for every signal received; exits 0 after SIGTERM.
+fn report() -> ! {
+    let set = block_all();
+    say("ready");
+    loop {
+        let sig = next_signal(&set);
+        say(&format!("got {}", name(sig)));
+        if sig == libc::SIGTERM {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// The signal mask and process group rinit gives its child. (Ignored signals cannot be
+/// checked here: the Rust runtime ignores SIGPIPE before main. Tests use grep for that.)
+fn sigstate() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    for line in status.lines().filter(|line| line.starts_with("SigBlk:")) {
+        say(&line.replace('\t', " "));
+    }
+    let (pid, pgid) = unsafe { (libc::getpid(), libc::getpgrp()) };
+    say(&format!("own-group: {}", pid == pgid));
+}
+
+/// Creates `count` orphans: each forked child forks a grandchild and exits at once, so the
+/// grandchild is re-parented to the init and exits immediately after.
+fn orphans(count: i32) -> ! {
+    for _ in 0..count {
+        match unsafe { libc::fork() } {
+            0 => {
+                unsafe { libc::fork() };
+                unsafe { libc::_exit(0) };
+            }
+            pid if pid > 0 => unsafe {
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            },
+            _ => {
+                eprintln!("testprog: fork failed");
+                std::process::exit(1)
+            }
+        }
+    }
+    say("orphans done");
+    pause_forever()
+}
+
+/// Starts a daemon (setsid, re-parented to the init) that ignores SIGTERM (`ignore`) or
+/// writes `terminated` to FILE on SIGTERM (`trap`), prints `daemon PID`, exits CODE.
+fn daemon(kind: &str, file: &str, code: i32) -> ! {
+    let mut fds = [0; 2];
+    unsafe { libc::pipe(fds.as_mut_ptr()) };
+    let intermediate = unsafe { libc::fork() };
+    if intermediate == 0 {
+        unsafe { libc::setsid() };
+        if unsafe { libc::fork() } != 0 {
+            unsafe { libc::_exit(0) };
+        }
+        let set = block_all();
+        if kind == "ignore" {
+            unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
+        }
+        let pid = unsafe { libc::getpid() }.to_string();
+        unsafe { libc::write(fds[1], pid.as_ptr().cast(), pid.len()) };
+        unsafe { libc::close(fds[1]) };
+        loop {
+            if next_signal(&set) == libc::SIGTERM && kind == "trap" {
+                let _ = std::fs::write(file, "terminated\n");
+                std::process::exit(0);
+            }
+        }
+    }
+    unsafe { libc::close(fds[1]) };
+    unsafe { libc::waitpid(intermediate, std::ptr::null_mut(), 0) };
+    let mut pid = String::new();
+    let mut pipe = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
+    let _ = pipe.read_to_string(&mut pid);
+    say(&format!("daemon {pid}"));
+    std::process::exit(code)
+}
+
+/// A parent and a grandchild in the same process group. On SIGUSR1 the parent prints
+/// `parent got SIGUSR1` and sends SIGUSR2 to the grandchild, which prints the first
+/// signal it received: SIGUSR1 if the group was signalled, SIGUSR2 if only the parent was.
+fn tree() -> ! {
+    let set = block_all();
+    let grandchild = unsafe { libc::fork() };
+    if grandchild == 0 {
+        let sig = next_signal(&set);
+        say(&format!("grandchild got {}", name(sig)));
+        std::process::exit(0);
+    }
+    say("ready");
+    loop {
+        match next_signal(&set) {
+            libc::SIGUSR1 => {
+                say("parent got SIGUSR1");
+                unsafe { libc::kill(grandchild, libc::SIGUSR2) };
+            }
+            libc::SIGTERM => {
+                unsafe { libc::kill(grandchild, libc::SIGKILL) };
+                std::process::exit(0);
+            }
+            _ => {}
+        }
+    }
+}
