@@ -99,18 +99,27 @@ fn shell_gets_the_terminal_with_job_control_and_its_exit_code_comes_back() {
     term.type_text("\x03");
     term.type_text("echo alive-$((40+2))\n");
     term.wait_for_text("alive-42");
-    // Ctrl-Z stops the foreground job; bash reports it and can kill it.
+    // Ctrl-Z stops the foreground job; bash reports it and can resume it with fg.
     term.type_text("sleep 1001\n");
-    let stopped = term.wait_for_foreground("sleep 1001");
+    let sleeper = term.wait_for_foreground("sleep 1001");
     term.type_text("\x1a");
     term.wait_for_text("Stopped");
     assert_eq!(
-        common::stat_fields(stopped).unwrap()[0],
+        common::stat_fields(sleeper).unwrap()[0],
         "T",
         "sleep was not stopped"
     );
-    term.type_text("kill -9 %1; wait %1; echo killed-$?\n");
-    term.wait_for_text("killed-137");
+    term.type_text("fg\n");
+    let resumed = common::poll_until(|| (common::stat_fields(sleeper)?[0] == "S").then_some(()));
+    assert!(
+        resumed.is_some(),
+        "fg did not resume the job:\n{}",
+        term.screen()
+    );
+    term.wait_for_foreground("sleep 1001");
+    term.type_text("\x03");
+    term.type_text("echo fg-status-$?\n");
+    term.wait_for_text("fg-status-130");
     term.type_text("exit 7\n");
 
     let deadline = Instant::now() + common::DEADLINE;
