@@ -1,6 +1,7 @@
-//! The one place rinit sleeps: `poll` on the signal pipe with a timeout equal to the
+//! The one place rinit sleeps: `ppoll` on the signal pipe with a timeout equal to the
 //! nearest deadline. With no deadline it sleeps until a signal arrives, so an idle rinit
-//! makes no wakeups at all.
+//! makes no wakeups at all. Signals are blocked everywhere else and unblocked only inside
+//! `ppoll`, atomically, so none is lost between checking and sleeping.
 
 use std::time::Instant;
 
@@ -25,14 +26,18 @@ impl Reactor {
     /// received, in order (possibly none, on timeout).
     pub fn wait(&mut self, deadline: Option<Instant>) -> &[c_int] {
         self.pending.clear();
-        let timeout_ms = deadline.map(|d| millis_until(d, Instant::now()));
+        let timeout = deadline.map(|d| timespec_until(d, Instant::now()));
+        let timeout_ptr = timeout
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
         let mut fds = [libc::pollfd {
             fd: self.signals.fd(),
             events: libc::POLLIN,
             revents: 0,
         }];
-        // SAFETY: fds is a live array of one pollfd.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms.unwrap_or(-1)) };
+        let mask = self.signals.wait_mask();
+        // SAFETY: fds is a live array of one pollfd; timeout and mask are valid or null.
+        let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), 1, timeout_ptr, &mask) };
         if rc < 0 {
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EINTR) {
@@ -45,12 +50,21 @@ impl Reactor {
     }
 }
 
-/// Milliseconds to sleep until `deadline`, rounded up so rinit never wakes a little early
-/// and spins; capped to what poll accepts.
-fn millis_until(deadline: Instant, now: Instant) -> c_int {
+/// Time left until `deadline`, never negative, capped at a century (well within
+/// time_t) for absurd grace periods.
+fn timespec_until(deadline: Instant, now: Instant) -> libc::timespec {
+    const CAP_SECS: u64 = 100 * 365 * 86_400;
     let left = deadline.saturating_duration_since(now);
-    let ms = left.as_nanos().div_ceil(1_000_000);
-    ms.min(c_int::MAX as u128) as c_int
+    let (secs, nanos) = if left.as_secs() >= CAP_SECS {
+        (CAP_SECS, 0)
+    } else {
+        (left.as_secs(), left.subsec_nanos())
+    };
+    // SAFETY: timespec is plain data; zero is a valid value.
+    let mut timespec: libc::timespec = unsafe { std::mem::zeroed() };
+    timespec.tv_sec = secs as _;
+    timespec.tv_nsec = nanos as _;
+    timespec
 }
 
 #[cfg(test)]
@@ -58,14 +72,21 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn parts(t: libc::timespec) -> (i64, i64) {
+        (t.tv_sec.into(), t.tv_nsec.into())
+    }
+
     #[test]
-    fn timeout_rounds_up_and_never_goes_negative() {
+    fn timeout_is_exact_never_negative_and_capped() {
         let now = Instant::now();
-        assert_eq!(millis_until(now, now), 0);
-        assert_eq!(millis_until(now, now + Duration::from_secs(1)), 0);
-        assert_eq!(millis_until(now + Duration::from_micros(1), now), 1);
-        assert_eq!(millis_until(now + Duration::from_millis(1500), now), 1500);
-        let far = now + Duration::from_secs(100 * 86_400);
-        assert_eq!(millis_until(far, now), c_int::MAX);
+        assert_eq!(parts(timespec_until(now, now)), (0, 0));
+        assert_eq!(
+            parts(timespec_until(now, now + Duration::from_secs(1))),
+            (0, 0)
+        );
+        let later = now + Duration::from_millis(1500);
+        assert_eq!(parts(timespec_until(later, now)), (1, 500_000_000));
+        let far = now + Duration::from_secs(1_000 * 365 * 86_400);
+        assert_eq!(parts(timespec_until(far, now)), (100 * 365 * 86_400, 0));
     }
 }
