@@ -48,14 +48,14 @@ fn run() -> i32 {
     {
         warn!("cannot become a child subreaper ({err}); orphans will go to the real init");
     }
-    let signal_pipe = match sys::signals::install() {
-        Ok(pipe) => pipe,
+    let signal_fd = match sys::signals::install() {
+        Ok(fd) => fd,
         Err(err) => {
             warn!("{err:#}");
             return 1;
         }
     };
-    let mut reactor = reactor::Reactor::new(signal_pipe);
+    let mut reactor = reactor::Reactor::new(signal_fd);
     single::run(
         single::Options {
             argv: run.argv,

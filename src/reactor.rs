@@ -1,21 +1,20 @@
-//! The one place rinit sleeps: `ppoll` on the signal pipe with a timeout equal to the
+//! The one place rinit sleeps: `ppoll` on the signalfd with a timeout equal to the
 //! nearest deadline. With no deadline it sleeps until a signal arrives, so an idle rinit
-//! makes no wakeups at all. Signals are blocked everywhere else and unblocked only inside
-//! `ppoll`, atomically, so none is lost between checking and sleeping.
+//! makes no wakeups at all. (`ppoll` for its nanosecond timeout; the mask stays as is.)
 
 use std::time::Instant;
 
 use libc::c_int;
 
-use crate::sys::signals::SignalPipe;
+use crate::sys::signals::SignalFd;
 
 pub struct Reactor {
-    signals: SignalPipe,
+    signals: SignalFd,
     pending: Vec<c_int>,
 }
 
 impl Reactor {
-    pub fn new(signals: SignalPipe) -> Self {
+    pub fn new(signals: SignalFd) -> Self {
         Reactor {
             signals,
             pending: Vec::new(),
@@ -35,16 +34,15 @@ impl Reactor {
             events: libc::POLLIN,
             revents: 0,
         }];
-        let mask = self.signals.wait_mask();
-        // SAFETY: fds is a live array of one pollfd; timeout and mask are valid or null.
-        let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), 1, timeout_ptr, &mask) };
+        // SAFETY: fds is a live array of one pollfd; timeout is valid or null; a null
+        // mask leaves the signal mask unchanged.
+        let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), 1, timeout_ptr, std::ptr::null()) };
         if rc < 0 {
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EINTR) {
                 crate::warn!("poll failed: {err}");
             }
         }
-        // Drain even on EINTR: the handler that interrupted poll wrote a byte.
         self.signals.drain(&mut self.pending);
         &self.pending
     }
@@ -72,8 +70,8 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn parts(t: libc::timespec) -> (i64, i64) {
-        (t.tv_sec.into(), t.tv_nsec.into())
+    fn parts(t: libc::timespec) -> (u64, u64) {
+        (t.tv_sec as u64, t.tv_nsec as u64)
     }
 
     #[test]

@@ -295,14 +295,18 @@ fn child_starts_with_empty_mask_default_dispositions_and_its_own_group() {
 }
 
 #[test]
-fn rinit_itself_handles_a_blocked_inherited_sigterm() {
+fn rinit_itself_handles_inherited_blocked_and_ignored_signals() {
     let launch = common::Launch {
         pre_exec: Some(inherit_odd_signal_state),
         ..Default::default()
     };
     let mut rinit = common::start_with(Mode::Subreaper, &with_testprog(&[], &["report"]), launch);
     rinit.stdout.wait_for("ready");
-    rinit.signal(libc::SIGTERM);
+    rinit.signal(libc::SIGQUIT); // was ignored
+    rinit.stdout.wait_for("got SIGQUIT");
+    rinit.signal(libc::SIGUSR1); // was blocked
+    rinit.stdout.wait_for("got SIGUSR1");
+    rinit.signal(libc::SIGTERM); // was blocked
     rinit.stdout.wait_for("got SIGTERM");
     assert_eq!(rinit.finish().code, 0);
 }

@@ -63,8 +63,9 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
     // calls (sigprocmask, signal, setpgid, tcsetpgrp), no allocation.
     unsafe {
         command.pre_exec(move || {
-            // std has already emptied the mask; block everything again while rinit's
-            // handlers are still installed, so none can run in the child.
+            // std has already emptied the mask; block everything again until the
+            // dispositions are reset and the terminal is handed over (tcsetpgrp from a
+            // background group needs SIGTTOU blocked).
             let _ = signals::set_mask(libc::SIG_SETMASK, &signals::full_set());
             signals::reset_dispositions_in_child();
             if libc::setpgid(0, 0) != 0 {
@@ -77,14 +78,7 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
             Ok(())
         });
     }
-    // Block signals in rinit across fork so that no handler runs in the child between
-    // fork and the reset above; they stay pending and are handled after spawn returns.
-    let old_mask = signals::set_mask(libc::SIG_SETMASK, &signals::full_set()).ok();
-    let result = command.spawn();
-    if let Some(old) = old_mask {
-        let _ = signals::set_mask(libc::SIG_SETMASK, &old);
-    }
-    match result {
+    match command.spawn() {
         Ok(child) => Ok(child.id() as pid_t),
         Err(error) => Err(SpawnError {
             program: program.to_string_lossy().into_owned(),
