@@ -29,6 +29,10 @@ fn main() {
             pause_forever()
         }
         "report" => report(),
+        "leave-group" => {
+            leave_group();
+            report()
+        }
         "sigstate" => sigstate(),
         "orphans" => orphans(num(1)),
         "daemon" => daemon(arg(1), arg(2), num(3)),
@@ -40,7 +44,7 @@ fn main() {
 fn usage() -> ! {
     eprintln!(
         "usage: testprog exit N | kill-self SIG | sleep | ignore-term | report | sigstate |\n\
-         \x20      orphans N | daemon ignore|trap FILE CODE | tree"
+         \x20      leave-group | orphans N | daemon ignore|trap FILE CODE | tree"
     );
     std::process::exit(2)
 }
@@ -99,6 +103,21 @@ fn report() -> ! {
         if sig == libc::SIGTERM {
             std::process::exit(0);
         }
+    }
+}
+
+/// Moves this process out of the process group rinit made for it: into the group of a
+/// child it forks, so the original group no longer exists. (Then `report`.)
+fn leave_group() {
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        unsafe { libc::setpgid(0, 0) };
+        pause_forever();
+    }
+    unsafe { libc::setpgid(child, child) };
+    if unsafe { libc::setpgid(0, child) } != 0 {
+        eprintln!("testprog: setpgid: {}", std::io::Error::last_os_error());
+        std::process::exit(1);
     }
 }
 

@@ -253,6 +253,22 @@ fn single_child_flag_signals_only_the_child() {
     assert_eq!(rinit.finish().code, 0);
 }
 
+#[test]
+fn a_child_that_leaves_its_process_group_still_gets_signals() {
+    let mut rinit = start(Mode::Pid1, &with_testprog(&[], &["leave-group"]));
+    rinit.stdout.wait_for("ready");
+    rinit.signal(libc::SIGUSR1);
+    rinit.stdout.wait_for("got SIGUSR1");
+    rinit.signal(libc::SIGTERM);
+    let out = rinit.finish();
+    assert_eq!(out.code, 0, "{out:?}");
+    // The forked holder of the new group is a leftover.
+    assert_eq!(
+        out.stderr,
+        ["rinit: main process exited; sent SIGTERM to 1 leftover process(es)"]
+    );
+}
+
 /// Before exec: ignore SIGINT and SIGQUIT, block SIGUSR1 and SIGTERM, as a careless parent
 /// of rinit might. rinit must not pass any of that on.
 fn inherit_odd_signal_state() -> std::io::Result<()> {

@@ -143,19 +143,22 @@ impl Driver {
         if !self.child_alive {
             return;
         }
-        let target = if self.single_child {
-            self.child
+        // SAFETY: plain kill. The child is unreaped, so its pid cannot have been reused;
+        // its process group (same id) exists as long as any member lives.
+        let mut rc = if self.single_child {
+            unsafe { libc::kill(self.child, sig) }
         } else {
-            -self.child
+            unsafe { libc::kill(-self.child, sig) }
         };
-        // SAFETY: plain kill. The child is unreaped, so its pid (and group id, which the
-        // kernel keeps while any member lives) cannot have been reused.
-        if unsafe { libc::kill(target, sig) } != 0 {
+        if rc != 0 && !self.single_child {
+            // ESRCH on the group: the child moved itself to another group (setpgid).
+            // It still exists (unreaped), so reach it directly.
+            // SAFETY: as above.
+            rc = unsafe { libc::kill(self.child, sig) };
+        }
+        if rc != 0 {
             let err = std::io::Error::last_os_error();
-            // ESRCH: the group emptied between the exit and our reap; nothing to do.
-            if err.raw_os_error() != Some(libc::ESRCH) {
-                crate::warn!("cannot forward {}: {err}", signals::name(sig));
-            }
+            crate::warn!("cannot forward {}: {err}", signals::name(sig));
         }
     }
 
