@@ -72,23 +72,37 @@ fn kill_self(sig: c_int) -> ! {
 fn name(sig: c_int) -> String {
     signal_hook::low_level::signal_name(sig)
         .map(str::to_string)
-        .unwrap_or_else(|| format!("SIGRTMIN+{}", sig - libc::SIGRTMIN()))
+        // Real-time signals named from 34, as the kernel, glibc and Docker number them.
+        .unwrap_or_else(|| match sig {
+            34.. => format!("SIGRTMIN+{}", sig - 34),
+            _ => format!("signal {sig}"),
+        })
 }
 
-fn block_all() -> libc::sigset_t {
+/// Blocks every signal, 32..=34 included: the raw syscall, because the C libraries'
+/// signal-set functions hide the real-time signals they reserve.
+fn block_all() -> u64 {
+    let all: u64 = !0;
+    let size = std::mem::size_of::<u64>();
     unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        set
-    }
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_BLOCK,
+            &all,
+            std::ptr::null_mut::<u64>(),
+            size,
+        )
+    };
+    all
 }
 
-fn next_signal(set: &libc::sigset_t) -> c_int {
+fn next_signal(set: &u64) -> c_int {
+    let size = std::mem::size_of::<u64>();
     loop {
-        let sig = unsafe { libc::sigwaitinfo(set, std::ptr::null_mut()) };
+        let null = std::ptr::null_mut::<libc::c_void>();
+        let sig = unsafe { libc::syscall(libc::SYS_rt_sigtimedwait, set, null, null, size) };
         if sig > 0 {
-            return sig;
+            return sig as c_int;
         }
     }
 }

@@ -34,36 +34,69 @@ pub struct SignalFd {
     fd: OwnedFd,
 }
 
-/// Every signal a process can catch: 1..=SIGRTMAX minus SIGKILL, SIGSTOP and the
-/// real-time signals the C library reserves for itself (32..SIGRTMIN).
+/// The highest signal number on Linux.
+pub const MAX_SIGNAL: c_int = 64;
+
+/// The first real-time signal as the kernel, glibc programs and Docker number it
+/// (`docker kill -s RTMIN+3` is 37). musl says 35; names follow the common 34.
+const RT_NAME_BASE: c_int = 34;
+
+/// Every signal a process can catch: 1..=64 minus SIGKILL and SIGSTOP. That includes
+/// 32..=34, which C libraries reserve for themselves and hide from their signal-set
+/// functions: left alone, their default action would kill rinit.
 pub fn catchable() -> impl Iterator<Item = c_int> {
-    let (rt_min, rt_max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
-    (1..=rt_max).filter(move |&sig| {
-        sig != libc::SIGKILL && sig != libc::SIGSTOP && !(32..rt_min).contains(&sig)
-    })
+    (1..=MAX_SIGNAL).filter(|&sig| sig != libc::SIGKILL && sig != libc::SIGSTOP)
+}
+
+/// A signal mask as the kernel reads it: bit N-1 for signal N. Built by hand because
+/// the C libraries' `sigaddset` refuses their reserved signals.
+fn kernel_mask(signals: impl Iterator<Item = c_int>) -> u64 {
+    signals.fold(0, |mask, sig| mask | 1 << (sig - 1))
+}
+
+/// `rt_sigprocmask(SIG_SETMASK, mask)`, bypassing the C library, which would drop its
+/// reserved signals from the mask. Async-signal-safe.
+pub fn set_kernel_mask(mask: u64) -> std::io::Result<()> {
+    // SAFETY: the kernel reads 8 bytes of mask; no old mask is requested.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &mask as *const u64,
+            std::ptr::null_mut::<u64>(),
+            std::mem::size_of::<u64>(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Blocks every catchable signal but the fault signals, routes them to a signalfd, and
-/// installs the fault handlers. The mask replaces whatever rinit inherited, and every
+/// installs the fault handlers. The mask replaces whatever rinit inherited. Then every
 /// disposition goes back to default: an inherited SIG_IGN on SIGCHLD would make the
-/// kernel reap children itself and lose their exit status.
+/// kernel reap children itself and lose their exit status. (Mask first, so no signal can
+/// act on its default disposition in between.)
 pub fn install() -> Result<SignalFd> {
-    let mut blocked = empty_set();
-    for sig in catchable() {
-        if FAULT_SIGNALS.contains(&sig) {
-            install_fault_handler(sig)?;
-        } else {
-            // SAFETY: blocked is a valid sigset_t and sig a valid signal number; resetting
-            // a disposition to default cannot fail for a catchable signal.
-            unsafe {
-                libc::sigaddset(&mut blocked, sig);
-                libc::signal(sig, libc::SIG_DFL);
-            }
-        }
+    // Note for threads added later: with 32..=34 blocked, musl's __synccall (setuid and
+    // friends in a multi-threaded process) would wait forever; call those only in children.
+    let routed = kernel_mask(catchable().filter(|sig| !FAULT_SIGNALS.contains(sig)));
+    set_kernel_mask(routed).context("cannot set the signal mask")?;
+    reset_all_dispositions();
+    for sig in FAULT_SIGNALS {
+        install_fault_handler(sig)?;
     }
-    set_mask(libc::SIG_SETMASK, &blocked).context("cannot set the signal mask")?;
-    // SAFETY: a valid mask; -1 asks for a new fd.
-    let fd = unsafe { libc::signalfd(-1, &blocked, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+    // SAFETY: the kernel reads 8 bytes of mask; -1 asks for a new fd.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_signalfd4,
+            -1,
+            &routed as *const u64,
+            std::mem::size_of::<u64>(),
+            libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
+        )
+    } as c_int;
     if fd < 0 {
         return Err(std::io::Error::last_os_error()).context("cannot create a signalfd");
     }
@@ -172,30 +205,28 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// In a freshly forked child, before exec: every signal back to its default action.
-/// The raw syscall, because the C library refuses to touch the real-time signals it
-/// reserves (32..SIGRTMIN), and an ignored one would be inherited by the program.
+/// Every signal back to its default action: in rinit at start-up, and in a freshly
+/// forked child before exec. The raw syscall, because the C library refuses to touch the
+/// real-time signals it reserves (32..=34), and an ignored one would be inherited.
 /// Async-signal-safe. Errors are ignored: nothing can fail for a valid signal number.
-pub fn reset_dispositions_in_child() {
+pub fn reset_all_dispositions() {
     let default = KernelSigaction {
         handler: libc::SIG_DFL,
         flags: 0,
         restorer: 0,
         mask: 0,
     };
-    for sig in 1..=libc::SIGRTMAX() {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            // SAFETY: a valid kernel sigaction; the old action is not requested.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_rt_sigaction,
-                    sig,
-                    &default as *const KernelSigaction,
-                    std::ptr::null_mut::<KernelSigaction>(),
-                    std::mem::size_of::<u64>(),
-                )
-            };
-        }
+    for sig in catchable() {
+        // SAFETY: a valid kernel sigaction; the old action is not requested.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &default as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                std::mem::size_of::<u64>(),
+            )
+        };
     }
 }
 
@@ -204,15 +235,16 @@ pub fn name(sig: c_int) -> String {
     if let Some(name) = signal_hook::low_level::signal_name(sig) {
         return name.to_string();
     }
-    let (rt_min, rt_max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
-    if (rt_min..=rt_max).contains(&sig) {
-        return format!("SIGRTMIN+{}", sig - rt_min);
+    if (RT_NAME_BASE..=MAX_SIGNAL).contains(&sig) {
+        return format!("SIGRTMIN+{}", sig - RT_NAME_BASE);
     }
     format!("signal {sig}")
 }
 
-/// Signals rinit passes on to its child in single-command mode. SIGCHLD is rinit's own
-/// business; SIGPIPE, SIGTTIN, SIGTTOU and the fault signals concern rinit only.
+/// Signals rinit passes on to its child in single-command mode: the usual job-control
+/// and user signals and every real-time signal (32..=64, the kernel's range; a C
+/// library's reserved ones included, since whoever sent one meant it). SIGCHLD is
+/// rinit's own business; SIGPIPE, SIGTTIN, SIGTTOU and the fault signals concern rinit.
 pub fn is_forwarded(sig: c_int) -> bool {
     matches!(
         sig,
@@ -226,7 +258,7 @@ pub fn is_forwarded(sig: c_int) -> bool {
             | libc::SIGALRM
             | libc::SIGCONT
             | libc::SIGTSTP
-    ) || (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig)
+    ) || (32..=MAX_SIGNAL).contains(&sig)
 }
 
 /// The signals that ask rinit to stop.
@@ -243,11 +275,17 @@ mod tests {
         let all: Vec<c_int> = catchable().collect();
         assert!(!all.contains(&libc::SIGKILL));
         assert!(!all.contains(&libc::SIGSTOP));
-        assert!(!all.contains(&32));
+        assert!(all.contains(&32) && all.contains(&33) && all.contains(&34));
         assert!(all.contains(&libc::SIGTERM));
         assert!(all.contains(&libc::SIGPIPE));
         assert!(all.contains(&libc::SIGSEGV));
-        assert!(all.contains(&libc::SIGRTMAX()));
+        assert!(all.contains(&64));
+        assert_eq!(all.len(), 62);
+    }
+
+    #[test]
+    fn kernel_mask_sets_bit_n_minus_one() {
+        assert_eq!(kernel_mask([1, 32, 64].into_iter()), 1 | 1 << 31 | 1 << 63);
     }
 
     #[test]
@@ -263,8 +301,9 @@ mod tests {
             libc::SIGALRM,
             libc::SIGCONT,
             libc::SIGTSTP,
-            libc::SIGRTMIN(),
-            libc::SIGRTMAX(),
+            32,
+            34,
+            64,
         ] {
             assert!(is_forwarded(sig), "{} should be forwarded", name(sig));
         }
@@ -283,6 +322,8 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(name(libc::SIGTERM), "SIGTERM");
-        assert_eq!(name(libc::SIGRTMIN() + 2), "SIGRTMIN+2");
+        assert_eq!(name(36), "SIGRTMIN+2");
+        assert_eq!(name(64), "SIGRTMIN+30");
+        assert_eq!(name(32), "signal 32");
     }
 }

@@ -67,14 +67,14 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
             // dispositions are reset and the terminal is handed over (tcsetpgrp from a
             // background group needs SIGTTOU blocked).
             let _ = signals::set_mask(libc::SIG_SETMASK, &signals::full_set());
-            signals::reset_dispositions_in_child();
+            signals::reset_all_dispositions();
             if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             if take_terminal {
                 super::tty::give_terminal_in_child();
             }
-            signals::set_mask(libc::SIG_SETMASK, &signals::empty_set())?;
+            signals::set_kernel_mask(0)?;
             Ok(())
         });
     }

@@ -13,13 +13,18 @@ use std::time::{Duration, Instant};
 
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// The binary under test: `$RINIT_BIN` when set (integration/test points it at the
+/// static musl build that ships), else the one cargo just built.
 pub fn rinit_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_rinit"))
+    std::env::var_os("RINIT_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_rinit")))
 }
 
 /// The test helper, built by `cargo test` from `examples/testprog.rs`.
 pub fn testprog() -> String {
-    let bin_dir = rinit_path()
+    let cargo_rinit = PathBuf::from(env!("CARGO_BIN_EXE_rinit"));
+    let bin_dir = cargo_rinit
         .parent()
         .expect("binary directory")
         .to_path_buf();
