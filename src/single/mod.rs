@@ -120,13 +120,24 @@ impl Driver {
             match action {
                 Action::Forward(sig) => self.forward(sig),
                 Action::TerminateRest => {
-                    let count = tree::signal_descendants(libc::SIGTERM);
-                    tree::signal_descendants(libc::SIGCONT);
+                    let count = self.signal_rest(libc::SIGTERM);
+                    self.signal_rest(libc::SIGCONT);
                     crate::warn!(
                         "main process exited; sent SIGTERM to {count} leftover process(es)"
                     );
                 }
                 Action::KillEverything => self.kill_everything(),
+                Action::ReportSurvivors => match tree::my_descendants() {
+                    Ok(pids) => crate::warn!(
+                        "{} process(es) still exist {} after SIGKILL, exiting anyway: {pids:?}",
+                        pids.len(),
+                        humantime::format_duration(policy::KILL_WAIT)
+                    ),
+                    Err(_) => crate::warn!(
+                        "processes still exist {} after SIGKILL, exiting anyway",
+                        humantime::format_duration(policy::KILL_WAIT)
+                    ),
+                },
                 Action::Exit(code) => {
                     crate::info!(
                         "exiting with {code} ({} orphans reaped)",
@@ -162,12 +173,30 @@ impl Driver {
         }
     }
 
+    /// Signals every descendant. When they cannot be found (no usable /proc), falls back
+    /// to the main child's process group, where most leftovers live; its id cannot be
+    /// reused while any member exists.
+    fn signal_rest(&self, sig: c_int) -> usize {
+        match tree::signal_descendants(sig) {
+            Ok(count) => count,
+            Err(err) => {
+                if sig != libc::SIGCONT {
+                    crate::warn!(
+                        "cannot find leftover processes ({err}); signalling the main process group"
+                    );
+                }
+                // SAFETY: plain kill of a process group.
+                usize::from(unsafe { libc::kill(-self.child, sig) } == 0)
+            }
+        }
+    }
+
     fn kill_everything(&mut self) {
         if self.child_alive {
             // SAFETY: plain kill of the child's (still valid) process group.
             unsafe { libc::kill(-self.child, libc::SIGKILL) };
         }
-        let count = tree::signal_descendants(libc::SIGKILL);
+        let count = self.signal_rest(libc::SIGKILL);
         if !self.kill_announced {
             self.kill_announced = true;
             let why = match self.policy.kill_reason() {

@@ -9,7 +9,8 @@
 //!    │                     │  (deadline = now+grace)   │ (TERM+CONT to the rest,
 //!    │                     │                           │  deadline kept or now+grace)
 //!    └──child exits────────┼──────────────────────────►┘
-//!                          └─second TERM/INT or deadline─► Killing ──all gone──► exit
+//!                          └─2nd TERM/INT or deadline─► Killing ──all gone──► exit
+//!                                                          └──KILL_WAIT passes──► exit anyway
 //! ```
 
 use std::time::{Duration, Instant};
@@ -19,6 +20,11 @@ use libc::c_int;
 use crate::sys::reap::ExitStatus;
 use crate::sys::signals;
 
+/// How long rinit waits for processes to disappear after SIGKILL before it exits anyway.
+/// SIGKILL is final; only a process stuck in the kernel (D state, a hung NFS mount) or
+/// one rinit could not signal outlives it, and waiting forever would hang the container.
+pub const KILL_WAIT: Duration = Duration::from_secs(2);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// The child runs; signals are forwarded.
@@ -27,7 +33,7 @@ pub enum Phase {
     Stopping,
     /// The child has exited; its leftover descendants were sent SIGTERM.
     Draining,
-    /// Everything was sent SIGKILL; waiting for the last reap.
+    /// Everything was sent SIGKILL; waiting for the last reap, at most [`KILL_WAIT`].
     Killing,
     /// rinit is exiting.
     Done,
@@ -42,6 +48,8 @@ pub enum Action {
     TerminateRest,
     /// SIGKILL to the child's process group and to every descendant.
     KillEverything,
+    /// Processes survived SIGKILL for [`KILL_WAIT`]: report them, then exit regardless.
+    ReportSurvivors,
     /// Exit rinit with this code.
     Exit(i32),
 }
@@ -59,6 +67,8 @@ pub struct Policy {
     deadline: Option<Instant>,
     status: Option<ExitStatus>,
     kill_reason: Option<KillReason>,
+    /// SIGTERM/SIGINT received so far: the second one kills at once.
+    stop_requests: u32,
 }
 
 impl Policy {
@@ -69,6 +79,7 @@ impl Policy {
             deadline: None,
             status: None,
             kill_reason: None,
+            stop_requests: 0,
         }
     }
 
@@ -87,19 +98,34 @@ impl Policy {
         self.kill_reason
     }
 
+    /// `now + grace`; an absurd grace that overflows the clock means no deadline.
+    fn grace_deadline(&self, now: Instant) -> Option<Instant> {
+        now.checked_add(self.grace)
+    }
+
     /// A signal was delivered to rinit.
     pub fn on_signal(&mut self, sig: c_int, now: Instant) -> Vec<Action> {
-        let stop = signals::is_stop_request(sig);
+        if !signals::is_stop_request(sig) {
+            return match self.phase {
+                Phase::Running | Phase::Stopping if signals::is_forwarded(sig) => {
+                    vec![Action::Forward(sig)]
+                }
+                _ => Vec::new(),
+            };
+        }
+        self.stop_requests += 1;
         match self.phase {
-            Phase::Running if stop => {
+            Phase::Running => {
                 self.phase = Phase::Stopping;
-                self.deadline = Some(now + self.grace);
-                vec![Action::Forward(sig)]
+                self.deadline = self.grace_deadline(now);
+                // SIGCONT too: a stopped child (Ctrl-Z, SIGSTOP) could not act on it.
+                vec![Action::Forward(sig), Action::Forward(libc::SIGCONT)]
             }
-            Phase::Running | Phase::Stopping if signals::is_forwarded(sig) && !stop => {
-                vec![Action::Forward(sig)]
+            Phase::Stopping | Phase::Draining if self.stop_requests >= 2 => {
+                self.kill(KillReason::RepeatedStopSignal, now)
             }
-            Phase::Stopping | Phase::Draining if stop => self.kill(KillReason::RepeatedStopSignal),
+            // The first stop request while leftovers drain: they already have SIGTERM
+            // and a deadline; it only makes the next request a second one.
             _ => Vec::new(),
         }
     }
@@ -128,7 +154,7 @@ impl Policy {
                 // A stop already under way keeps its deadline: the grace period is one
                 // budget for the whole shutdown, not one per step.
                 if self.phase == Phase::Running {
-                    self.deadline = Some(now + self.grace);
+                    self.deadline = self.grace_deadline(now);
                 }
                 self.phase = Phase::Draining;
                 vec![Action::TerminateRest]
@@ -142,14 +168,24 @@ impl Policy {
     /// The deadline returned by [`Policy::deadline`] has passed.
     pub fn on_deadline(&mut self, now: Instant) -> Vec<Action> {
         match self.deadline {
-            Some(deadline) if now >= deadline => self.kill(KillReason::GraceExpired),
+            Some(deadline) if now >= deadline => {
+                if self.phase == Phase::Killing {
+                    self.phase = Phase::Done;
+                    self.deadline = None;
+                    // The main child itself may be the survivor: it was SIGKILLed.
+                    let code = self.status.map_or(128 + libc::SIGKILL, ExitStatus::code);
+                    vec![Action::ReportSurvivors, Action::Exit(code)]
+                } else {
+                    self.kill(KillReason::GraceExpired, now)
+                }
+            }
             _ => Vec::new(),
         }
     }
 
-    fn kill(&mut self, reason: KillReason) -> Vec<Action> {
+    fn kill(&mut self, reason: KillReason, now: Instant) -> Vec<Action> {
         self.phase = Phase::Killing;
-        self.deadline = None;
+        self.deadline = now.checked_add(KILL_WAIT);
         self.kill_reason = Some(reason);
         vec![Action::KillEverything]
     }
@@ -209,7 +245,10 @@ mod tests {
         let (mut p, t0) = start();
         assert_eq!(
             p.on_signal(libc::SIGTERM, t0),
-            vec![Action::Forward(libc::SIGTERM)]
+            vec![
+                Action::Forward(libc::SIGTERM),
+                Action::Forward(libc::SIGCONT)
+            ]
         );
         assert_eq!(p.phase(), Phase::Stopping);
         assert_eq!(p.deadline(), Some(t0 + GRACE));
@@ -231,7 +270,7 @@ mod tests {
         assert_eq!(p.on_deadline(t0 + GRACE), vec![Action::KillEverything]);
         assert_eq!(p.phase(), Phase::Killing);
         assert_eq!(p.kill_reason(), Some(KillReason::GraceExpired));
-        assert_eq!(p.deadline(), None);
+        assert_eq!(p.deadline(), Some(t0 + GRACE + KILL_WAIT));
         let killed = ExitStatus::Signaled(libc::SIGKILL);
         assert_eq!(
             p.on_reaped(Some(killed), false, t0 + GRACE),
@@ -294,9 +333,58 @@ mod tests {
     }
 
     #[test]
-    fn stop_signal_while_draining_kills_at_once() {
+    fn first_stop_signal_while_draining_keeps_the_deadline_and_a_second_kills() {
         let (mut p, t0) = start();
         p.on_reaped(Some(ExitStatus::Exited(0)), true, t0);
+        let t1 = t0 + Duration::from_millis(500);
+        assert!(p.on_signal(libc::SIGTERM, t1).is_empty());
+        assert_eq!(p.phase(), Phase::Draining);
+        assert_eq!(p.deadline(), Some(t0 + GRACE));
+        assert_eq!(p.on_signal(libc::SIGINT, t1), vec![Action::KillEverything]);
+        assert_eq!(p.kill_reason(), Some(KillReason::RepeatedStopSignal));
+    }
+
+    #[test]
+    fn stop_then_child_exit_then_stop_again_kills() {
+        let (mut p, t0) = start();
+        p.on_signal(libc::SIGTERM, t0);
+        p.on_reaped(Some(ExitStatus::Exited(0)), true, t0);
         assert_eq!(p.on_signal(libc::SIGTERM, t0), vec![Action::KillEverything]);
+    }
+
+    #[test]
+    fn survivors_of_sigkill_do_not_keep_rinit_forever() {
+        let (mut p, t0) = start();
+        p.on_signal(libc::SIGTERM, t0);
+        p.on_deadline(t0 + GRACE);
+        assert!(p.on_deadline(t0 + GRACE + KILL_WAIT / 2).is_empty());
+        assert_eq!(
+            p.on_deadline(t0 + GRACE + KILL_WAIT),
+            vec![Action::ReportSurvivors, Action::Exit(137)]
+        );
+        assert_eq!(p.phase(), Phase::Done);
+        assert_eq!(p.deadline(), None);
+    }
+
+    #[test]
+    fn survivors_after_the_child_was_reaped_keep_the_childs_code() {
+        let (mut p, t0) = start();
+        p.on_reaped(Some(ExitStatus::Exited(4)), true, t0);
+        p.on_deadline(t0 + GRACE);
+        let end = t0 + GRACE + KILL_WAIT;
+        assert_eq!(
+            p.on_deadline(end),
+            vec![Action::ReportSurvivors, Action::Exit(4)]
+        );
+    }
+
+    #[test]
+    fn an_absurd_grace_period_means_no_deadline_instead_of_a_panic() {
+        let mut p = Policy::new(Duration::MAX);
+        let t0 = Instant::now();
+        p.on_signal(libc::SIGTERM, t0);
+        assert_eq!(p.deadline(), None);
+        p.on_reaped(Some(ExitStatus::Exited(0)), true, t0);
+        assert_eq!(p.deadline(), None);
     }
 }

@@ -74,35 +74,39 @@ fn process_table() -> std::io::Result<Vec<(pid_t, pid_t)>> {
     Ok(table)
 }
 
-/// rinit's descendants right now. Errors when /proc cannot be read.
+/// rinit's descendants right now. Errors when /proc cannot be read, or when it is not
+/// this PID namespace's /proc (rinit's own pid is missing from it), since an empty
+/// answer would then be a lie.
 pub fn my_descendants() -> std::io::Result<Vec<pid_t>> {
     // SAFETY: getpid cannot fail.
     let me = unsafe { libc::getpid() };
-    Ok(descendants_of(me, &process_table()?))
+    let table = process_table()?;
+    if !table.iter().any(|&(pid, _)| pid == me) {
+        return Err(std::io::Error::other(
+            "/proc does not list rinit itself (is it this PID namespace's /proc?)",
+        ));
+    }
+    Ok(descendants_of(me, &table))
 }
 
-/// Sends `sig` to every descendant of rinit. Returns how many processes were signalled.
-pub fn signal_descendants(sig: c_int) -> usize {
+/// Sends `sig` to every descendant of rinit. Returns how many processes were signalled
+/// (as PID 1: how many /proc shows, when it can be read), or an error when they cannot
+/// be found.
+pub fn signal_descendants(sig: c_int) -> std::io::Result<usize> {
     if is_namespace_init() {
         let count = my_descendants().map(|d| d.len()).unwrap_or(0);
         // SAFETY: plain kill; as namespace init, -1 means "every other process in it".
         let rc = unsafe { libc::kill(-1, sig) };
-        return if rc == 0 { count.max(1) } else { 0 };
+        return Ok(if rc == 0 { count } else { 0 });
     }
-    let descendants = match my_descendants() {
-        Ok(d) => d,
-        Err(err) => {
-            crate::warn!("cannot read /proc to find leftover processes: {err}");
-            return 0;
-        }
-    };
+    let descendants = my_descendants()?;
     let family: HashSet<pid_t> = descendants.iter().copied().collect();
     // SAFETY: getpid cannot fail.
     let me = unsafe { libc::getpid() };
-    descendants
+    Ok(descendants
         .iter()
         .filter(|&&pid| signal_if_still_family(pid, sig, me, &family))
-        .count()
+        .count())
 }
 
 /// Pins the process with a pidfd, then checks its parent is still rinit or one of its
