@@ -186,6 +186,11 @@ fn daemon(kind: &str, file: &str, code: i32) -> ! {
         let pid = unsafe { libc::getpid() }.to_string();
         unsafe { libc::write(fds[1], pid.as_ptr().cast(), pid.len()) };
         unsafe { libc::close(fds[1]) };
+        // A daemon lets go of its caller's stdio (so `$(testprog daemon ...)` returns).
+        let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        for fd in 0..=2 {
+            unsafe { libc::dup2(null, fd) };
+        }
         loop {
             if next_signal(&set) == libc::SIGTERM && kind == "trap" {
                 let _ = std::fs::write(file, "terminated\n");

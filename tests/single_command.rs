@@ -463,6 +463,79 @@ fn leftovers_that_ignore_sigterm_are_killed_after_the_grace_period() {
 }
 
 #[test]
+fn a_stopped_child_is_continued_so_it_can_act_on_sigterm() {
+    let mut rinit = start(Mode::Pid1, &with_testprog(&["--grace", "60s"], &["report"]));
+    rinit.stdout.wait_for("ready");
+    let child = common::children_of(rinit.pid)[0];
+    // SAFETY: stopping the test's own grandchild.
+    unsafe { libc::kill(child, libc::SIGSTOP) };
+    let stopped = common::poll_until(|| (common::stat_fields(child)?[0] == "T").then_some(()));
+    assert!(stopped.is_some());
+    let sent = Instant::now();
+    rinit.signal(libc::SIGTERM);
+    let out = rinit.finish();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(30),
+        "waited for the grace period"
+    );
+    assert_eq!(out.stdout[1], "got SIGTERM");
+}
+
+#[test]
+fn stopped_leftovers_are_continued_so_they_can_act_on_sigterm() {
+    for mode in BOTH_MODES {
+        let dir = tempdir();
+        let marker = format!("{dir}/terminated");
+        let script = format!(
+            "d=$({} daemon trap {marker} 0); kill -STOP ${{d#daemon }}; exit 5",
+            testprog()
+        );
+        let started = Instant::now();
+        let out = run(mode, &args(&["--grace", "60s", "--", "sh", "-c", &script]));
+        assert_eq!(out.code, 5, "{mode:?}: {out:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "waited for the grace period"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&marker).unwrap_or_default(),
+            "terminated\n"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn without_a_usable_proc_leftovers_in_the_main_group_are_still_stopped() {
+    // A mount namespace whose /proc is gone: rinit cannot list its descendants.
+    let launch = common::Launch {
+        wrapper: args(&[
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "umount -l /proc && exec \"$0\" \"$@\"",
+        ]),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let command = args(&["--grace", "60s", "--", "sh", "-c", "sleep 1000 & exit 3"]);
+    let out = common::start_with(Mode::Subreaper, &command, launch).finish();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "waited for the grace period"
+    );
+    assert!(
+        out.stderr[0].starts_with("rinit: cannot find leftover processes"),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn as_subreaper_orphans_are_adopted_and_strangers_are_never_signalled() {
     // A process outside rinit's tree, started by the test itself.
     let mut stranger = std::process::Command::new(testprog())

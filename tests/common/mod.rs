@@ -123,6 +123,9 @@ pub struct Launch {
     pub env: Vec<(String, String)>,
     /// Run in the child before exec: e.g. set up an odd inherited signal state.
     pub pre_exec: Option<fn() -> std::io::Result<()>>,
+    /// Subreaper mode only: a command that ends by exec'ing rinit (so rinit keeps its pid),
+    /// e.g. `unshare --mount sh -c '...; exec "$0" "$@"'`.
+    pub wrapper: Vec<String>,
 }
 
 pub fn start<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> Rinit {
@@ -134,6 +137,11 @@ pub fn start_with<S: AsRef<OsStr>>(mode: Mode, args: &[S], launch: Launch) -> Ri
         Mode::Pid1 => {
             let mut c = Command::new("unshare");
             c.args(unshare_args()).arg(rinit_path());
+            c
+        }
+        Mode::Subreaper if !launch.wrapper.is_empty() => {
+            let mut c = Command::new(&launch.wrapper[0]);
+            c.args(&launch.wrapper[1..]).arg(rinit_path());
             c
         }
         Mode::Subreaper => Command::new(rinit_path()),
