@@ -40,7 +40,10 @@ impl Reactor {
         if rc < 0 {
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EINTR) {
-                crate::warn!("poll failed: {err}");
+                // Only ENOMEM is possible with valid arguments. Pause briefly instead
+                // of spinning; signals stay pending in the signalfd meanwhile.
+                crate::warn!("ppoll failed: {err}; retrying in 10ms");
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
         }
         self.signals.drain(&mut self.pending);

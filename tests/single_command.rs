@@ -436,6 +436,7 @@ fn leftover_descendants_get_sigterm_and_rinit_keeps_the_main_code() {
 #[test]
 fn leftovers_that_ignore_sigterm_are_killed_after_the_grace_period() {
     for mode in BOTH_MODES {
+        let started = Instant::now();
         let mut rinit = start(
             mode,
             &with_testprog(&["--grace", "1"], &["daemon", "ignore", "-", "6"]),
@@ -443,10 +444,9 @@ fn leftovers_that_ignore_sigterm_are_killed_after_the_grace_period() {
         rinit
             .stdout
             .wait_until(|l| l.iter().any(|l| l.starts_with("daemon ")), "daemon pid");
-        let started = Instant::now();
         let out = rinit.finish();
         assert_eq!(out.code, 6, "{mode:?}: {out:?}");
-        assert!(started.elapsed() >= Duration::from_millis(900), "{mode:?}");
+        assert!(started.elapsed() >= Duration::from_secs(1), "{mode:?}");
         assert_eq!(
             out.stderr,
             [

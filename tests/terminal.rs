@@ -52,31 +52,42 @@ impl Terminal {
     }
 }
 
-#[test]
-fn shell_gets_the_terminal_with_job_control_and_its_exit_code_comes_back() {
+/// Starts `rinit ARGS` as PID 1 of a PID namespace, in a new session whose controlling
+/// terminal is a fresh pty, as a container runtime starts PID 1 with `-t`. stdout and
+/// stderr are the pty; stdin too unless `stdin_null` (`docker run -t` without `-i`).
+fn start_on_pty(rinit_args: &[&str], stdin_null: bool) -> (Terminal, Tree) {
     let pty = nix::pty::openpty(None, None).expect("openpty");
+    for fd in [pty.master.as_raw_fd(), pty.slave.as_raw_fd()] {
+        // SAFETY: fcntl on fds we own. Close-on-exec, so rinit, bash and their children
+        // hold only the slave copies given as stdio and a hang-up reaches them.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
     let slave: OwnedFd = pty.slave;
+    let stdin = if stdin_null {
+        Stdio::null()
+    } else {
+        Stdio::from(slave.try_clone().unwrap())
+    };
     let mut command = Command::new("unshare");
     command
         .args(common::unshare_args())
         .arg(common::rinit_path())
-        .args(["--", "bash", "--norc", "--noprofile", "-i"])
+        .args(rinit_args)
         .env("PS1", "PROMPT$ ")
         .env("TERM", "dumb")
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdin(stdin)
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave));
-    // SAFETY: setsid and ioctl are async-signal-safe. A new session whose controlling
-    // terminal is the pty, as a container runtime gives PID 1 with `-t`.
+    // SAFETY: setsid and ioctl are async-signal-safe.
     unsafe {
         command.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+            if libc::setsid() < 0 || libc::ioctl(1, libc::TIOCSCTTY, 0) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
         });
     }
-    let mut child = command.spawn().expect("start rinit");
+    let child = command.spawn().expect("start rinit");
     let master = std::fs::File::from(pty.master);
     let screen = Arc::new(Mutex::new(Vec::new()));
     let mut reader = master.try_clone().unwrap();
@@ -90,8 +101,48 @@ fn shell_gets_the_terminal_with_job_control_and_its_exit_code_comes_back() {
             sink.lock().unwrap().extend_from_slice(&buf[..n]);
         }
     });
-    let mut term = Terminal { master, screen };
+    (Terminal { master, screen }, Tree { unshare: child })
+}
 
+/// The unshare process; if a test fails midway, SIGKILL to rinit (namespace PID 1)
+/// takes the whole namespace down, so nothing is left running.
+struct Tree {
+    unshare: std::process::Child,
+}
+
+impl Tree {
+    fn wait(&mut self, term: &Terminal) -> std::process::ExitStatus {
+        let deadline = Instant::now() + common::DEADLINE;
+        loop {
+            if let Some(status) = self.unshare.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "rinit did not exit:\n{}",
+                term.screen()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        if self.unshare.try_wait().ok().flatten().is_none() {
+            for pid in common::children_of(self.unshare.id() as i32) {
+                // SAFETY: killing the rinit this test started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            let _ = self.unshare.kill();
+            let _ = self.unshare.wait();
+        }
+    }
+}
+
+#[test]
+fn shell_gets_the_terminal_with_job_control_and_its_exit_code_comes_back() {
+    let (mut term, mut tree) = start_on_pty(&["--", "bash", "--norc", "--noprofile", "-i"], false);
     term.wait_for_text("PROMPT$ ");
     // Ctrl-C interrupts the foreground job; bash and rinit survive.
     term.type_text("sleep 1000\n");
@@ -122,18 +173,7 @@ fn shell_gets_the_terminal_with_job_control_and_its_exit_code_comes_back() {
     term.wait_for_text("fg-status-130");
     term.type_text("exit 7\n");
 
-    let deadline = Instant::now() + common::DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "rinit did not exit:\n{}",
-            term.screen()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
+    let status = tree.wait(&term);
     let screen = term.screen();
     assert_eq!(status.code(), Some(7), "{screen}");
     assert!(
@@ -141,4 +181,14 @@ fn shell_gets_the_terminal_with_job_control_and_its_exit_code_comes_back() {
         "bash did not get the terminal:\n{screen}"
     );
     assert!(!screen.contains("rinit:"), "rinit complained:\n{screen}");
+}
+
+#[test]
+fn terminal_on_stdout_only_is_handed_over_too() {
+    // `docker run -t` without `-i`: stdin is not the terminal, stdout is. Configuring it
+    // from a background process group would stop the child with SIGTTOU forever.
+    let script = "stty -echo <&1 && echo configured-$((6*7))";
+    let (term, mut tree) = start_on_pty(&["--", "sh", "-c", script], true);
+    term.wait_for_text("configured-42");
+    assert_eq!(tree.wait(&term).code(), Some(0), "{}", term.screen());
 }

@@ -23,10 +23,10 @@ pub struct Options {
 
 /// Runs the command as rinit's child and returns the code rinit must exit with.
 pub fn run(options: Options, reactor: &mut Reactor) -> i32 {
-    let take_terminal = tty::owns_foreground_terminal();
+    let terminal = tty::foreground_terminal();
     let request = spawn::SpawnRequest {
         argv: &options.argv,
-        take_terminal,
+        terminal,
     };
     let child = match spawn::spawn(&request) {
         Ok(pid) => pid,
@@ -41,7 +41,7 @@ pub fn run(options: Options, reactor: &mut Reactor) -> i32 {
         child,
         child_alive: true,
         single_child: options.single_child,
-        gave_terminal: take_terminal,
+        gave_terminal: terminal,
         policy: Policy::new(options.grace),
         orphans_reaped: 0,
         kill_announced: false,
@@ -79,7 +79,7 @@ struct Driver {
     child: pid_t,
     child_alive: bool,
     single_child: bool,
-    gave_terminal: bool,
+    gave_terminal: Option<std::os::fd::RawFd>,
     policy: Policy,
     orphans_reaped: u64,
     kill_announced: bool,
@@ -102,9 +102,8 @@ impl Driver {
         if let Some(status) = child_status {
             self.child_alive = false;
             crate::info!("child {} exited with {status}", self.child);
-            if self.gave_terminal {
-                tty::take_terminal_back();
-                self.gave_terminal = false;
+            if let Some(fd) = self.gave_terminal.take() {
+                tty::take_terminal_back(fd);
             }
         }
         if child_status.is_none() && self.reaped.is_empty() && remaining == reap::Remaining::Some {

@@ -11,8 +11,8 @@ use super::signals;
 /// What to start and how.
 pub struct SpawnRequest<'a> {
     pub argv: &'a [OsString],
-    /// Make the child's process group the terminal's foreground group.
-    pub take_terminal: bool,
+    /// A terminal fd: make the child's process group its foreground group.
+    pub terminal: Option<std::os::fd::RawFd>,
 }
 
 /// Why a child could not be started, with the exit code the shell would use.
@@ -58,7 +58,7 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
     };
     let mut command = Command::new(program);
     command.args(args);
-    let take_terminal = request.take_terminal;
+    let terminal = request.terminal;
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
     // calls (sigprocmask, signal, setpgid, tcsetpgrp), no allocation.
     unsafe {
@@ -71,8 +71,8 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
             if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            if take_terminal {
-                super::tty::give_terminal_in_child();
+            if let Some(fd) = terminal {
+                super::tty::give_terminal_in_child(fd);
             }
             signals::set_kernel_mask(0)?;
             Ok(())
