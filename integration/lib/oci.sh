@@ -1,12 +1,13 @@
 # Functions to run a static binary as PID 1 of a real OCI container with runc, the way
 # `docker run` / `docker stop` would, without a Docker engine. Source this file.
 #
-# Needs root, runc, busybox-static (integration/setup installs them) and python3.
+# Needs root, runc, busybox-static (integration/test installs them) and python3.
 
 oci_require() {
   [ "$(id -u)" = 0 ] || { echo "oci: runc tests need root" >&2; return 1; }
   command -v runc >/dev/null || { echo "oci: runc is missing (apt-get install runc)" >&2; return 1; }
-  [ -x /bin/busybox ] || { echo "oci: /bin/busybox is missing (apt-get install busybox-static)" >&2; return 1; }
+  dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" ||
+    { echo "oci: the static busybox is missing (apt-get install busybox-static)" >&2; return 1; }
 }
 
 # oci_bundle DIR ARGS... : a busybox rootfs holding rinit as /usr/bin/rinit and testprog
