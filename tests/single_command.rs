@@ -343,6 +343,30 @@ fn rinit_itself_handles_inherited_blocked_and_ignored_signals() {
     assert_eq!(rinit.finish().code, 0);
 }
 
+fn close_stdin_and_stdout() -> std::io::Result<()> {
+    // SAFETY: close is async-signal-safe.
+    unsafe {
+        libc::close(0);
+        libc::close(1);
+    }
+    Ok(())
+}
+
+#[test]
+fn closed_standard_fds_are_opened_on_dev_null() {
+    // A runtime may start PID 1 with fds closed; the child must not inherit a hole that
+    // its first open() would fill.
+    let launch = common::Launch {
+        pre_exec: Some(close_stdin_and_stdout),
+        ..Default::default()
+    };
+    let script = "for fd in 0 1; do readlink /proc/$$/fd/$fd >&2; done";
+    let command = args(&["--", "sh", "-c", script]);
+    let out = common::start_with(Mode::Subreaper, &command, launch).finish();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stderr, ["/dev/null", "/dev/null"]);
+}
+
 #[test]
 fn grace_period_then_sigkill() {
     for mode in BOTH_MODES {
