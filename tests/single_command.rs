@@ -360,7 +360,8 @@ fn closed_standard_fds_are_opened_on_dev_null() {
         pre_exec: Some(close_stdin_and_stdout),
         ..Default::default()
     };
-    let script = "for fd in 0 1; do readlink /proc/$$/fd/$fd >&2; done";
+    // (sh execs readlink directly, so $PPID is rinit, whose fds the child inherits.)
+    let script = "readlink /proc/$PPID/fd/0 /proc/$PPID/fd/1 >&2";
     let command = args(&["--", "sh", "-c", script]);
     let out = common::start_with(Mode::Subreaper, &command, launch).finish();
     assert_eq!(out.code, 0, "{out:?}");
