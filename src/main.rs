@@ -19,7 +19,9 @@ fn exit_byte(code: i32) -> u8 {
 }
 
 fn run() -> i32 {
-    sys::stdio::ensure_standard_fds();
+    // fds 0-2 are open: Rust's runtime opens /dev/null on any that a container runtime
+    // left closed, before main (tests/single_command.rs checks it), so no pipe or
+    // signalfd of rinit's can land on them and be inherited as a child's stdio.
     let invocation = match cli::parse(std::env::args_os().skip(1), std::env::var_os("RINIT_GRACE"))
     {
         Ok(invocation) => invocation,

@@ -4,6 +4,5 @@
 pub mod reap;
 pub mod signals;
 pub mod spawn;
-pub mod stdio;
 pub mod tree;
 pub mod tty;
