@@ -2,25 +2,36 @@
 //! in a binary with a size budget.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The default grace period: leaves 2 s of Docker's default 10 s stop timeout for the
 /// SIGKILL escalation and the final reaping, before Docker kills rinit itself.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(8);
 
-pub const USAGE: &str = "usage: rinit [OPTIONS] -- COMMAND [ARGS...]";
+pub const USAGE: &str =
+    "usage: rinit [OPTIONS] -- COMMAND [ARGS...]  |  rinit [-c FILE]  |  rinit check [-c FILE]";
+
+/// Where rinit looks for its configuration when neither `-c` nor `$RINIT_CONFIG` says.
+pub const DEFAULT_CONFIG: &str = "/etc/rinit.toml";
 
 pub const HELP: &str = "\
-rinit: a small init for containers. It runs COMMAND as its child, reaps every zombie,
-forwards signals, and exits with COMMAND's exit code (128+N if killed by signal N).
+rinit: a small init for containers. It reaps every zombie, forwards signals, and either
+runs one COMMAND as its child (a drop-in for tini and dumb-init) or supervises the
+programs of a configuration file. It exits with the code of the program that ended
+(128+N if killed by signal N).
 
-usage: rinit [OPTIONS] -- COMMAND [ARGS...]
+usage: rinit [OPTIONS] -- COMMAND [ARGS...]   run COMMAND as rinit's child
+       rinit [OPTIONS] [-c FILE]              supervise the programs of FILE
+                                              (default: $RINIT_CONFIG, else /etc/rinit.toml)
+       rinit check [-c FILE]                  validate FILE and print how it was read
 
 options:
-      --grace DURATION  how long to wait after SIGTERM/SIGINT, and for leftover processes
-                        after COMMAND exits, before SIGKILL (default 8s; env RINIT_GRACE;
-                        e.g. 500ms, 3s, 1m, or a number of seconds)
-      --single-child    forward signals to COMMAND only, not to its process group
+  -c, --config FILE     the configuration file (TOML)
+      --grace DURATION  the shutdown budget after SIGTERM/SIGINT, and for leftover
+                        processes, before SIGKILL (default 8s; env RINIT_GRACE; overrides
+                        [rinit] grace; e.g. 500ms, 3s, 1m, or a number of seconds)
+      --single-child    with -- COMMAND: forward signals to COMMAND only, not its group
   -v, --verbose         report signals, exits and reaping on stderr
   -s, -g                accepted for tini compatibility; both are always on in rinit
   -h, --help            show this help
@@ -29,11 +40,16 @@ options:
 
 #[derive(Debug, PartialEq)]
 pub enum Invocation {
+    /// `rinit -- COMMAND`
     Run(RunArgs),
+    /// `rinit [-c FILE]`
+    Supervise(SuperviseArgs),
+    /// `rinit check [-c FILE]`
+    Check {
+        config: Option<PathBuf>,
+    },
     Help,
     Version,
-    /// No command given.
-    Nothing,
 }
 
 #[derive(Debug, PartialEq)]
@@ -41,6 +57,15 @@ pub struct RunArgs {
     pub argv: Vec<OsString>,
     pub grace: Duration,
     pub single_child: bool,
+    pub verbose: bool,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct SuperviseArgs {
+    /// `-c FILE`; `None` means look in the usual places.
+    pub config: Option<PathBuf>,
+    /// `--grace` or `$RINIT_GRACE`, which override the file's `[rinit] grace`.
+    pub grace: Option<Duration>,
     pub verbose: bool,
 }
 
@@ -57,23 +82,37 @@ pub fn parse(
     let mut grace = None;
     let mut single_child = false;
     let mut verbose = false;
+    let mut check = false;
+    let mut config = None;
     let mut argv = Vec::new();
+    let mut seen_any = false;
     while let Some(arg) = args.next() {
         let Some(text) = arg.to_str() else {
             return Err(UsageError(format!(
                 "unexpected argument {arg:?}; put the command after '--'"
             )));
         };
+        let first = !std::mem::replace(&mut seen_any, true);
         match text {
             "--" => {
                 argv.extend(args.by_ref());
                 break;
             }
+            "check" if first => check = true,
             "-h" | "--help" => return Ok(Invocation::Help),
             "-V" | "--version" => return Ok(Invocation::Version),
             "-v" | "--verbose" => verbose = true,
             "--single-child" => single_child = true,
             "-s" | "-g" => {}
+            "-c" | "--config" => {
+                let value = args
+                    .next()
+                    .ok_or_else(|| UsageError(format!("{text} needs a file")))?;
+                config = Some(PathBuf::from(value));
+            }
+            _ if text.starts_with("--config=") => {
+                config = Some(PathBuf::from(&text["--config=".len()..]));
+            }
             "--grace" => {
                 let value = args
                     .next()
@@ -93,18 +132,35 @@ pub fn parse(
             }
         }
     }
-    if argv.is_empty() {
-        return Ok(Invocation::Nothing);
-    }
     let grace = match (grace, grace_env) {
-        (Some(grace), _) => grace,
-        (None, Some(env)) => parse_duration("RINIT_GRACE", &env.to_string_lossy())?,
-        (None, None) => DEFAULT_GRACE,
+        (Some(grace), _) => Some(grace),
+        (None, Some(env)) => Some(parse_duration("RINIT_GRACE", &env.to_string_lossy())?),
+        (None, None) => None,
     };
-    Ok(Invocation::Run(RunArgs {
-        argv,
+    if !argv.is_empty() {
+        if check || config.is_some() {
+            return Err(UsageError(
+                "a command after '--' cannot be combined with check or -c".into(),
+            ));
+        }
+        return Ok(Invocation::Run(RunArgs {
+            argv,
+            grace: grace.unwrap_or(DEFAULT_GRACE),
+            single_child,
+            verbose,
+        }));
+    }
+    if single_child {
+        return Err(UsageError(
+            "--single-child applies only to rinit -- COMMAND".into(),
+        ));
+    }
+    if check {
+        return Ok(Invocation::Check { config });
+    }
+    Ok(Invocation::Supervise(SuperviseArgs {
+        config,
         grace,
-        single_child,
         verbose,
     }))
 }
@@ -188,11 +244,45 @@ mod tests {
     }
 
     #[test]
-    fn help_version_and_nothing() {
+    fn help_version_and_no_command() {
         assert_eq!(parse_strs(&["--help"]), Ok(Invocation::Help));
         assert_eq!(parse_strs(&["-V"]), Ok(Invocation::Version));
-        assert_eq!(parse_strs(&[]), Ok(Invocation::Nothing));
-        assert_eq!(parse_strs(&["--"]), Ok(Invocation::Nothing));
+        let default = Invocation::Supervise(SuperviseArgs {
+            config: None,
+            grace: None,
+            verbose: false,
+        });
+        assert_eq!(parse_strs(&[]), Ok(default));
+        assert!(matches!(parse_strs(&["--"]), Ok(Invocation::Supervise(_))));
+    }
+
+    #[test]
+    fn config_and_check() {
+        let supervise = parse_strs(&["-c", "/x.toml", "--grace", "3s", "-v"]);
+        assert_eq!(
+            supervise,
+            Ok(Invocation::Supervise(SuperviseArgs {
+                config: Some("/x.toml".into()),
+                grace: Some(Duration::from_secs(3)),
+                verbose: true,
+            }))
+        );
+        assert_eq!(
+            parse_strs(&["check", "--config=/y.toml"]),
+            Ok(Invocation::Check {
+                config: Some("/y.toml".into())
+            })
+        );
+        assert_eq!(
+            parse_strs(&["check"]),
+            Ok(Invocation::Check { config: None })
+        );
+        assert!(parse_strs(&["-c", "/x.toml", "--", "true"]).is_err());
+        assert!(parse_strs(&["--single-child"]).is_err());
+        assert!(
+            parse_strs(&["-v", "check"]).is_err(),
+            "check must come first"
+        );
     }
 
     #[test]

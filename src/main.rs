@@ -2,9 +2,12 @@
 
 #[macro_use]
 mod log;
+mod cleanup;
 mod cli;
+mod config;
 mod reactor;
 mod single;
+mod supervisor;
 mod sys;
 
 use std::process::ExitCode;
@@ -31,41 +34,81 @@ fn run() -> i32 {
             return 2;
         }
     };
-    let run = match invocation {
-        cli::Invocation::Help => return print_stdout(cli::HELP),
-        cli::Invocation::Version => {
-            return print_stdout(&format!("rinit {}\n", env!("CARGO_PKG_VERSION")));
+    match invocation {
+        cli::Invocation::Help => print_stdout(cli::HELP),
+        cli::Invocation::Version => print_stdout(&format!("rinit {}\n", env!("CARGO_PKG_VERSION"))),
+        cli::Invocation::Check { config } => check(config),
+        cli::Invocation::Run(run) => {
+            log::set_verbose(run.verbose);
+            let Some(mut reactor) = start_as_init() else {
+                return 1;
+            };
+            let options = single::Options {
+                argv: run.argv,
+                grace: run.grace,
+                single_child: run.single_child,
+            };
+            single::run(options, &mut reactor)
         }
-        cli::Invocation::Nothing => {
-            warn!("nothing to run: no command given after '--'");
-            log::write_line(format_args!("{}  (see rinit --help)", cli::USAGE));
-            return 2;
+        cli::Invocation::Supervise(args) => {
+            log::set_verbose(args.verbose);
+            let Some(mut plan) = load_plan(args.config) else {
+                return 2;
+            };
+            if let Some(grace) = args.grace {
+                plan.grace = grace;
+            }
+            let Some(mut reactor) = start_as_init() else {
+                return 1;
+            };
+            supervisor::run::run(plan, &mut reactor)
         }
-        cli::Invocation::Run(run) => run,
-    };
-    log::set_verbose(run.verbose);
+    }
+}
 
+/// Finds and reads the configuration; on error, says why (two lines when there is no
+/// configuration at all) and returns None: nothing may start from a bad file.
+fn load_plan(explicit: Option<std::path::PathBuf>) -> Option<config::Plan> {
+    let env = std::env::var_os("RINIT_CONFIG");
+    let path = match config::locate(explicit, env, |p| p.exists()) {
+        Ok(path) => path,
+        Err(message) => {
+            warn!("{message}");
+            log::write_line(format_args!("{}  (see rinit --help)", cli::USAGE));
+            return None;
+        }
+    };
+    match config::toml::load(&path) {
+        Ok(plan) => Some(plan),
+        Err(err) => {
+            warn!("{err}");
+            None
+        }
+    }
+}
+
+/// `rinit check`: validate, print the plan, exit 0; or print the error, exit 2.
+fn check(explicit: Option<std::path::PathBuf>) -> i32 {
+    match load_plan(explicit) {
+        Some(plan) => print_stdout(&config::describe::describe(&plan)),
+        None => 2,
+    }
+}
+
+/// The PID-1 duties common to both modes: subreaper when not PID 1, signal intake.
+fn start_as_init() -> Option<reactor::Reactor> {
     if !sys::tree::is_namespace_init()
         && let Err(err) = sys::tree::become_subreaper()
     {
         warn!("cannot become a child subreaper ({err}); orphans will go to the real init");
     }
-    let signal_fd = match sys::signals::install() {
-        Ok(fd) => fd,
+    match sys::signals::install() {
+        Ok(signal_fd) => Some(reactor::Reactor::new(signal_fd)),
         Err(err) => {
             warn!("{err:#}");
-            return 1;
+            None
         }
-    };
-    let mut reactor = reactor::Reactor::new(signal_fd);
-    single::run(
-        single::Options {
-            argv: run.argv,
-            grace: run.grace,
-            single_child: run.single_child,
-        },
-        &mut reactor,
-    )
+    }
 }
 
 fn print_stdout(text: &str) -> i32 {

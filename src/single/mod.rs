@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use libc::{c_int, pid_t};
 
+use crate::cleanup;
 use crate::reactor::Reactor;
-use crate::sys::{reap, signals, spawn, tree, tty};
+use crate::sys::{reap, signals, spawn, tty};
 use policy::{Action, KillReason, Policy};
 
 pub struct Options {
@@ -25,8 +26,8 @@ pub struct Options {
 pub fn run(options: Options, reactor: &mut Reactor) -> i32 {
     let terminal = tty::foreground_terminal();
     let request = spawn::SpawnRequest {
-        argv: &options.argv,
         terminal,
+        ..spawn::SpawnRequest::command(&options.argv)
     };
     let child = match spawn::spawn(&request) {
         Ok(pid) => pid,
@@ -119,24 +120,13 @@ impl Driver {
             match action {
                 Action::Forward(sig) => self.forward(sig),
                 Action::TerminateRest => {
-                    let count = self.signal_rest(libc::SIGTERM);
-                    self.signal_rest(libc::SIGCONT);
+                    let count = cleanup::terminate_rest(&[self.child]);
                     crate::warn!(
                         "main process exited; sent SIGTERM to {count} leftover process(es)"
                     );
                 }
                 Action::KillEverything => self.kill_everything(),
-                Action::ReportSurvivors => match tree::my_descendants() {
-                    Ok(pids) => crate::warn!(
-                        "{} process(es) still exist {} after SIGKILL, exiting anyway: {pids:?}",
-                        pids.len(),
-                        humantime::format_duration(policy::KILL_WAIT)
-                    ),
-                    Err(_) => crate::warn!(
-                        "processes still exist {} after SIGKILL, exiting anyway",
-                        humantime::format_duration(policy::KILL_WAIT)
-                    ),
-                },
+                Action::ReportSurvivors => cleanup::report_survivors(),
                 Action::Exit(code) => {
                     crate::info!(
                         "exiting with {code} ({} orphans reaped)",
@@ -172,30 +162,12 @@ impl Driver {
         }
     }
 
-    /// Signals every descendant. When they cannot be found (no usable /proc), falls back
-    /// to the main child's process group, where most leftovers live; its id cannot be
-    /// reused while any member exists.
-    fn signal_rest(&self, sig: c_int) -> usize {
-        match tree::signal_descendants(sig) {
-            Ok(count) => count,
-            Err(err) => {
-                if sig != libc::SIGCONT {
-                    crate::warn!(
-                        "cannot find leftover processes ({err}); signalling the main process group"
-                    );
-                }
-                // SAFETY: plain kill of a process group.
-                usize::from(unsafe { libc::kill(-self.child, sig) } == 0)
-            }
-        }
-    }
-
     fn kill_everything(&mut self) {
         if self.child_alive {
             // SAFETY: plain kill of the child's (still valid) process group.
             unsafe { libc::kill(-self.child, libc::SIGKILL) };
         }
-        let count = self.signal_rest(libc::SIGKILL);
+        let count = cleanup::signal_rest(libc::SIGKILL, &[self.child]);
         if !self.kill_announced {
             self.kill_announced = true;
             let why = match self.policy.kill_reason() {

@@ -20,10 +20,7 @@ use libc::c_int;
 use crate::sys::reap::ExitStatus;
 use crate::sys::signals;
 
-/// How long rinit waits for processes to disappear after SIGKILL before it exits anyway.
-/// SIGKILL is final; only a process stuck in the kernel (D state, a hung NFS mount) or
-/// one rinit could not signal outlives it, and waiting forever would hang the container.
-pub const KILL_WAIT: Duration = Duration::from_secs(2);
+pub use crate::cleanup::KILL_WAIT;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {

@@ -1,18 +1,44 @@
-//! Starting a child: its own process group, default signal state, optional terminal.
+//! Starting a child: its own process group, default signal state, optional terminal,
+//! user, directory, umask and environment.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::Command;
 
 use libc::pid_t;
 
 use super::signals;
+use crate::config::RunAs;
 
 /// What to start and how.
 pub struct SpawnRequest<'a> {
     pub argv: &'a [OsString],
     /// A terminal fd: make the child's process group its foreground group.
     pub terminal: Option<std::os::fd::RawFd>,
+    /// A new session (setsid: no controlling terminal, as supervised programs get)
+    /// rather than only a new process group in rinit's session.
+    pub new_session: bool,
+    /// Added to, or overriding, rinit's environment.
+    pub env: &'a [(String, String)],
+    pub directory: Option<&'a Path>,
+    pub user: Option<&'a RunAs>,
+    pub umask: Option<u32>,
+}
+
+impl<'a> SpawnRequest<'a> {
+    /// Just a command: own process group, everything else inherited from rinit.
+    pub fn command(argv: &'a [OsString]) -> Self {
+        SpawnRequest {
+            argv,
+            terminal: None,
+            new_session: false,
+            env: &[],
+            directory: None,
+            user: None,
+            umask: None,
+        }
+    }
 }
 
 /// Why a child could not be started, with the exit code the shell would use.
@@ -58,9 +84,27 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
     };
     let mut command = Command::new(program);
     command.args(args);
+    command.envs(request.env.iter().map(|(k, v)| (k, v)));
+    if let Some(directory) = request.directory {
+        command.current_dir(directory);
+    }
     let terminal = request.terminal;
+    let new_session = request.new_session;
+    let umask = request.umask;
+    // Prepared before fork: the child must not allocate.
+    let user = request.user.map(|u| {
+        (
+            u.uid,
+            u.gid,
+            u.groups
+                .iter()
+                .map(|&g| g as libc::gid_t)
+                .collect::<Vec<_>>(),
+        )
+    });
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
-    // calls (sigprocmask, signal, setpgid, tcsetpgrp), no allocation.
+    // calls (sigprocmask, signal, setsid/setpgid, tcsetpgrp, umask, setgroups, setgid,
+    // setuid), no allocation.
     unsafe {
         command.pre_exec(move || {
             // std has already emptied the mask; block everything again until the
@@ -68,11 +112,28 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
             // background group needs SIGTTOU blocked).
             let _ = signals::set_mask(libc::SIG_SETMASK, &signals::full_set());
             signals::reset_all_dispositions();
-            if libc::setpgid(0, 0) != 0 {
+            let grouped = if new_session {
+                libc::setsid() >= 0
+            } else {
+                libc::setpgid(0, 0) == 0
+            };
+            if !grouped {
                 return Err(std::io::Error::last_os_error());
             }
             if let Some(fd) = terminal {
                 super::tty::give_terminal_in_child(fd);
+            }
+            if let Some(mask) = umask {
+                libc::umask(mask as libc::mode_t);
+            }
+            if let Some((uid, gid, groups)) = &user {
+                // Groups first: after setuid the process may no longer change them.
+                if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+                    || libc::setgid(*gid) != 0
+                    || libc::setuid(*uid) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             signals::set_kernel_mask(0)?;
             Ok(())

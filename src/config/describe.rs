@@ -1,0 +1,160 @@
+//! `rinit check`: the plan as rinit understood it, so users see how their file was read.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::{Autorestart, Kind, OnExit, Plan, ProgramSpec};
+use crate::sys::signals;
+
+fn duration(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+/// A readable, stable rendering of the whole plan: start order, then every program
+/// with every effective setting (defaults included).
+pub fn describe(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: OK", plan.source.display());
+    let _ = writeln!(
+        out,
+        "grace: {} (whole shutdown, then SIGKILL)",
+        duration(plan.grace)
+    );
+    let _ = writeln!(out, "start order:");
+    let mut step = 0;
+    let mut last_priority = None;
+    for spec in &plan.programs {
+        if last_priority != Some(spec.priority) {
+            step += 1;
+            last_priority = Some(spec.priority);
+            let names: Vec<String> = plan
+                .programs
+                .iter()
+                .filter(|p| p.priority == spec.priority)
+                .map(|p| match (p.kind, p.autostart) {
+                    (_, false) => format!("{} (not started: autostart = false)", p.name),
+                    (Kind::Oneshot, _) => format!("{} (oneshot)", p.name),
+                    _ => p.name.clone(),
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {step}. priority {}: {}",
+                spec.priority,
+                names.join(", ")
+            );
+        }
+    }
+    for spec in &plan.programs {
+        out.push_str(&describe_program(spec));
+    }
+    out
+}
+
+fn describe_program(spec: &ProgramSpec) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "[program.{}]", spec.name);
+    let mut line = |key: &str, value: String| {
+        let _ = writeln!(out, "  {key:<13} {value}");
+    };
+    line("command", format!("{:?}", spec.command));
+    line(
+        "type",
+        match spec.kind {
+            Kind::Service => "service".into(),
+            Kind::Oneshot => "oneshot".into(),
+        },
+    );
+    line("priority", spec.priority.to_string());
+    line("autostart", spec.autostart.to_string());
+    if spec.kind == Kind::Service {
+        let restart = match spec.autorestart {
+            Autorestart::Always => "true (always)",
+            Autorestart::Never => "false (never)",
+            Autorestart::Unexpected => "unexpected (exit code not in exitcodes)",
+        };
+        line("autorestart", restart.into());
+        line("startsecs", duration(spec.startsecs));
+        line("startretries", spec.startretries.to_string());
+        line(
+            "backoff",
+            format!(
+                "{} doubling to {}, reset after {} up",
+                duration(spec.backoff.initial),
+                duration(spec.backoff.max),
+                duration(spec.backoff.reset_after)
+            ),
+        );
+    }
+    line("exitcodes", format!("{:?}", spec.exitcodes));
+    line(
+        "on_exit",
+        match spec.on_exit {
+            OnExit::Shutdown => "shutdown (stop everything, exit with its code)".into(),
+            OnExit::Ignore => "ignore (leave it stopped)".into(),
+        },
+    );
+    let target = |group: bool| if group { "process group" } else { "process" };
+    line(
+        "stopsignal",
+        format!(
+            "{} to the {}",
+            signals::name(spec.stopsignal),
+            target(spec.stopasgroup)
+        ),
+    );
+    line(
+        "stopwaitsecs",
+        format!(
+            "{}, then SIGKILL to the {}",
+            duration(spec.stopwaitsecs),
+            target(spec.killasgroup)
+        ),
+    );
+    if let Some(directory) = &spec.directory {
+        line("directory", directory.display().to_string());
+    }
+    if let Some(user) = &spec.user {
+        line(
+            "user",
+            format!(
+                "{} (uid {}, gid {}, groups {:?})",
+                user.name, user.uid, user.gid, user.groups
+            ),
+        );
+    }
+    if let Some(umask) = spec.umask {
+        line("umask", format!("{umask:03o}"));
+    }
+    for (key, value) in &spec.environment {
+        line("environment", format!("{key}={value}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn shows_start_order_and_effective_settings() {
+        let mut migrate = ProgramSpec::with_defaults("migrate", vec!["migrate".into()]);
+        migrate.kind = Kind::Oneshot;
+        migrate.priority = 1;
+        let mut web = ProgramSpec::with_defaults("web", vec!["nginx".into(), "-g".into()]);
+        web.environment = vec![("A".into(), "1".into())];
+        let plan = Plan {
+            source: PathBuf::from("/etc/rinit.toml"),
+            grace: Duration::from_secs(8),
+            programs: vec![migrate, web],
+        };
+        let text = describe(&plan);
+        assert!(text.starts_with("/etc/rinit.toml: OK\ngrace: 8s"), "{text}");
+        assert!(text.contains("  1. priority 1: migrate (oneshot)\n  2. priority 999: web\n"));
+        assert!(text.contains("[program.web]\n  command       [\"nginx\", \"-g\"]\n"));
+        assert!(text.contains("  stopsignal    SIGTERM to the process group\n"));
+        assert!(text.contains("  environment   A=1\n"));
+        assert!(!text.contains("[program.migrate]\n  command       [\"migrate\"]\n  type          oneshot\n  priority      1\n  autostart     true\n  autorestart"));
+    }
+}

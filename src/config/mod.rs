@@ -1,0 +1,188 @@
+//! The configuration model: a validated, normalised [`Plan`]. Front-ends (the native
+//! TOML reader now, the supervisord reader later) produce a `Plan`; everything
+//! downstream knows only this module's types.
+
+pub mod describe;
+pub mod toml;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use libc::c_int;
+
+/// The default global shutdown budget; see `cli::DEFAULT_GRACE` for why 8 s.
+pub const DEFAULT_GRACE: Duration = crate::cli::DEFAULT_GRACE;
+
+/// Where the configuration is: `-c FILE`, else `$RINIT_CONFIG`, else
+/// [`crate::cli::DEFAULT_CONFIG`] if it exists. The error lists what was tried.
+pub fn locate(
+    explicit: Option<PathBuf>,
+    env: Option<std::ffi::OsString>,
+    exists: impl Fn(&std::path::Path) -> bool,
+) -> Result<PathBuf, String> {
+    if let Some(path) = explicit {
+        return Ok(path);
+    }
+    if let Some(path) = env.filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    let default = PathBuf::from(crate::cli::DEFAULT_CONFIG);
+    if exists(&default) {
+        return Ok(default);
+    }
+    Err(format!(
+        "no command given and no configuration found (tried $RINIT_CONFIG: unset, {}: not found)",
+        default.display()
+    ))
+}
+
+/// Everything rinit needs to run a set of programs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The file the plan was read from, for messages.
+    pub source: PathBuf,
+    /// `[rinit] grace`: one deadline for the whole shutdown; when it passes, everything
+    /// left is SIGKILLed.
+    pub grace: Duration,
+    /// Programs sorted by (priority, name): the start order.
+    pub programs: Vec<ProgramSpec>,
+}
+
+/// What to do when a program has ended and will not be restarted (it exited and its
+/// restart policy says no, or it went FATAL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnExit {
+    /// Stop everything and exit rinit with the program's exit code (the default: the
+    /// orchestrator then heals the container).
+    Shutdown,
+    /// Leave it stopped; keep the other programs running.
+    Ignore,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Autorestart {
+    Always,
+    Never,
+    /// Restart only when the exit code is not in `exitcodes` (or death by signal).
+    Unexpected,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A long-running program (supervisord's only kind).
+    Service,
+    /// An init task (a migration, a template render): later priorities start only after
+    /// it exited with an expected code; it is never restarted.
+    Oneshot,
+}
+
+/// Exponential restart delay: `initial`, doubled after each restart up to `max`; back
+/// to `initial` once the program has stayed up for `reset_after`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+    pub reset_after: Duration,
+}
+
+/// A user to run a program as, resolved when the configuration is read (so a user that
+/// does not exist is a configuration error, reported before anything starts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunAs {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups, from /etc/group.
+    pub groups: Vec<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProgramSpec {
+    pub name: String,
+    /// argv; argv[0] is looked up in PATH when it has no slash.
+    pub command: Vec<String>,
+    pub kind: Kind,
+    /// Lower starts first and stops last.
+    pub priority: i32,
+    pub autostart: bool,
+    pub autorestart: Autorestart,
+    /// Exit codes that count as expected.
+    pub exitcodes: Vec<i32>,
+    /// How long a program must stay up to count as started (RUNNING).
+    pub startsecs: Duration,
+    /// How many failed starts (exits before `startsecs`) are retried before FATAL.
+    pub startretries: u32,
+    pub stopsignal: c_int,
+    /// How long to wait after `stopsignal` before SIGKILL.
+    pub stopwaitsecs: Duration,
+    /// Send `stopsignal` to the program's process group rather than its pid.
+    pub stopasgroup: bool,
+    /// Send SIGKILL to the program's process group rather than its pid.
+    pub killasgroup: bool,
+    pub directory: Option<PathBuf>,
+    pub user: Option<RunAs>,
+    pub umask: Option<u32>,
+    /// Added to (or overriding) rinit's own environment, in this order.
+    pub environment: Vec<(String, String)>,
+    pub on_exit: OnExit,
+    pub backoff: Backoff,
+}
+
+impl ProgramSpec {
+    /// A program with every key at its native-format default, for tests and front-ends.
+    pub fn with_defaults(name: &str, command: Vec<String>) -> Self {
+        ProgramSpec {
+            name: name.to_string(),
+            command,
+            kind: Kind::Service,
+            priority: 999,
+            autostart: true,
+            autorestart: Autorestart::Unexpected,
+            exitcodes: vec![0],
+            startsecs: Duration::from_secs(1),
+            startretries: 3,
+            stopsignal: libc::SIGTERM,
+            stopwaitsecs: Duration::from_secs(10),
+            stopasgroup: true,
+            killasgroup: true,
+            directory: None,
+            user: None,
+            umask: None,
+            environment: Vec::new(),
+            on_exit: OnExit::Shutdown,
+            backoff: Backoff {
+                initial: Duration::from_secs(1),
+                max: Duration::from_secs(30),
+                reset_after: Duration::from_secs(60),
+            },
+        }
+    }
+
+    /// Whether an exit status counts as expected (`exitcodes`); death by signal never does.
+    pub fn is_expected(&self, status: crate::sys::reap::ExitStatus) -> bool {
+        match status {
+            crate::sys::reap::ExitStatus::Exited(code) => self.exitcodes.contains(&code),
+            crate::sys::reap::ExitStatus::Signaled(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_prefers_flag_then_environment_then_default() {
+        let never = |_: &std::path::Path| false;
+        let always = |_: &std::path::Path| true;
+        let flag = Some(PathBuf::from("/a.toml"));
+        let env = Some(std::ffi::OsString::from("/b.toml"));
+        assert_eq!(locate(flag, env.clone(), never), Ok("/a.toml".into()));
+        assert_eq!(locate(None, env, never), Ok("/b.toml".into()));
+        assert_eq!(locate(None, None, always), Ok("/etc/rinit.toml".into()));
+        assert_eq!(
+            locate(None, Some("".into()), never),
+            Err("no command given and no configuration found (tried $RINIT_CONFIG: unset, /etc/rinit.toml: not found)".into())
+        );
+    }
+}

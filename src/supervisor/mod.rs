@@ -1,0 +1,622 @@
+//! The set of programs: start order by priority, the shutdown decision, stop order, the
+//! global deadline and rinit's exit code. Pure, like [`program::Program`]: events in
+//! (with `now`), commands out; `runtime.rs` performs them.
+//!
+//! Start: programs of equal priority start together; the next priority starts once every
+//! program before it is RUNNING (startsecs elapsed), or is a oneshot that finished well.
+//!
+//! Shutdown, on SIGTERM/SIGINT or when a program ends for good and its `on_exit` says so:
+//! priorities stop in reverse order, one level at a time, each program with its
+//! stopsignal and stopwaitsecs. `grace` caps the whole shutdown: when it passes,
+//! everything left is SIGKILLed. Then leftover processes get SIGTERM (same deadline),
+//! and rinit exits once nothing is left.
+
+pub mod program;
+pub mod run;
+
+use std::time::{Duration, Instant};
+
+use libc::{c_int, pid_t};
+
+use crate::cleanup::KILL_WAIT;
+use crate::config::{Kind, OnExit, Plan};
+use crate::sys::reap::ExitStatus;
+use crate::sys::signals;
+use program::{Action, Ending, Notice, Program};
+
+/// What the runtime must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Spawn(usize),
+    Signal {
+        program: usize,
+        sig: c_int,
+        group: bool,
+    },
+    Notice(usize, Notice),
+    ShuttingDown(Reason),
+    /// SIGTERM then SIGCONT to every remaining descendant.
+    TerminateRest,
+    /// SIGKILL to every program's process group and every descendant.
+    KillEverything,
+    ReportSurvivors,
+    Exit(i32),
+}
+
+/// Why rinit is shutting down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    Signal(c_int),
+    /// This program ended for good and its `on_exit` is `shutdown`.
+    ProgramEnded {
+        program: usize,
+        ending: Ending,
+    },
+    /// A second SIGTERM/SIGINT: everything gets SIGKILL now.
+    SecondSignal,
+    /// The global grace period is over: everything gets SIGKILL now.
+    GraceExpired,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// Programs are being stopped, highest priority first.
+    Stopping,
+    /// Every program has stopped; leftover processes were sent SIGTERM.
+    Draining,
+    /// Everything was sent SIGKILL.
+    Killing,
+    Done,
+}
+
+pub struct Supervisor {
+    programs: Vec<Program>,
+    /// Program indices grouped by priority, lowest priority value first.
+    levels: Vec<Vec<usize>>,
+    /// Levels `0..started_levels` have been started.
+    started_levels: usize,
+    grace: Duration,
+    phase: Phase,
+    /// The global shutdown deadline, then the bounded wait after SIGKILL.
+    deadline: Option<Instant>,
+    exit_code: i32,
+    stop_requests: u32,
+    /// Endings already acted upon.
+    handled: Vec<bool>,
+    /// Whether rinit had any child left after the last reaping pass.
+    children_left: bool,
+}
+
+impl Supervisor {
+    pub fn new(plan: Plan) -> Self {
+        let mut levels: Vec<Vec<usize>> = Vec::new();
+        let mut last_priority = None;
+        for (index, spec) in plan.programs.iter().enumerate() {
+            if last_priority != Some(spec.priority) {
+                levels.push(Vec::new());
+                last_priority = Some(spec.priority);
+            }
+            if let Some(level) = levels.last_mut() {
+                level.push(index);
+            }
+        }
+        let count = plan.programs.len();
+        Supervisor {
+            programs: plan.programs.into_iter().map(Program::new).collect(),
+            levels,
+            started_levels: 0,
+            grace: plan.grace,
+            phase: Phase::Running,
+            deadline: None,
+            exit_code: 0,
+            stop_requests: 0,
+            handled: vec![false; count],
+            children_left: false,
+        }
+    }
+
+    pub fn programs(&self) -> &[Program] {
+        &self.programs
+    }
+
+    pub fn program_by_pid(&self, pid: pid_t) -> Option<usize> {
+        self.programs.iter().position(|p| p.pid() == Some(pid))
+    }
+
+    /// The next time `on_timer` must be called.
+    pub fn deadline(&self) -> Option<Instant> {
+        let programs = self.programs.iter().filter_map(Program::timer);
+        programs.chain(self.deadline).min()
+    }
+
+    pub fn start(&mut self, now: Instant) -> Vec<Command> {
+        let mut out = Vec::new();
+        self.step(now, &mut out);
+        out
+    }
+
+    pub fn on_spawned(&mut self, index: usize, pid: pid_t, now: Instant) -> Vec<Command> {
+        self.children_left = true;
+        let actions = self.programs[index].on_spawned(pid, now);
+        self.after(index, actions, now)
+    }
+
+    pub fn on_spawn_failed(
+        &mut self,
+        index: usize,
+        code: i32,
+        message: String,
+        now: Instant,
+    ) -> Vec<Command> {
+        let actions = self.programs[index].on_spawn_failed(code, message, now);
+        self.after(index, actions, now)
+    }
+
+    /// One program's process was reaped (and nothing else changed).
+    #[cfg(test)]
+    fn on_exit(&mut self, index: usize, status: ExitStatus, now: Instant) -> Vec<Command> {
+        let children_left = self.children_left;
+        self.on_reaped(vec![(index, status)], children_left, now)
+    }
+
+    /// A reaping pass finished: `exits` are the programs' processes reaped in it, and
+    /// `children_left` tells whether rinit still has any child at all.
+    pub fn on_reaped(
+        &mut self,
+        exits: Vec<(usize, ExitStatus)>,
+        children_left: bool,
+        now: Instant,
+    ) -> Vec<Command> {
+        self.children_left = children_left;
+        let mut out = Vec::new();
+        for (index, status) in exits {
+            let actions = self.programs[index].on_exit(status, now);
+            out.extend(self.translate(index, actions));
+        }
+        if self.phase == Phase::Killing && children_left {
+            // Something may have forked between the last scan and the kill.
+            out.push(Command::KillEverything);
+        }
+        self.step(now, &mut out);
+        out
+    }
+
+    pub fn on_signal(&mut self, sig: c_int, now: Instant) -> Vec<Command> {
+        let mut out = Vec::new();
+        if signals::is_stop_request(sig) {
+            self.stop_requests += 1;
+            match self.phase {
+                Phase::Running => self.begin_shutdown(Reason::Signal(sig), now, &mut out),
+                Phase::Stopping | Phase::Draining if self.stop_requests >= 2 => {
+                    self.kill_everything(Reason::SecondSignal, now, &mut out)
+                }
+                // A first stop request while shutting down for another reason keeps the
+                // deadline; only a second one kills at once.
+                _ => {}
+            }
+        } else if signals::is_forwarded(sig)
+            && matches!(self.phase, Phase::Running | Phase::Stopping)
+        {
+            for (index, program) in self.programs.iter().enumerate() {
+                if program.is_active() {
+                    out.push(Command::Signal {
+                        program: index,
+                        sig,
+                        group: true,
+                    });
+                }
+            }
+        }
+        self.step(now, &mut out);
+        out
+    }
+
+    pub fn on_timer(&mut self, now: Instant) -> Vec<Command> {
+        let mut out = Vec::new();
+        if self.deadline.is_some_and(|d| now >= d) {
+            self.deadline = None;
+            match self.phase {
+                Phase::Stopping | Phase::Draining => {
+                    self.kill_everything(Reason::GraceExpired, now, &mut out)
+                }
+                Phase::Killing => {
+                    self.phase = Phase::Done;
+                    out.push(Command::ReportSurvivors);
+                    out.push(Command::Exit(self.exit_code));
+                    return out;
+                }
+                _ => {}
+            }
+        }
+        for index in 0..self.programs.len() {
+            if self.programs[index].timer().is_some_and(|t| now >= t) {
+                let actions = self.programs[index].on_timer(now);
+                out.extend(self.translate(index, actions));
+            }
+        }
+        self.step(now, &mut out);
+        out
+    }
+
+    fn after(&mut self, index: usize, actions: Vec<Action>, now: Instant) -> Vec<Command> {
+        let mut out = self.translate(index, actions);
+        self.step(now, &mut out);
+        out
+    }
+
+    fn translate(&self, index: usize, actions: Vec<Action>) -> Vec<Command> {
+        actions
+            .into_iter()
+            .map(|action| match action {
+                Action::Spawn => Command::Spawn(index),
+                Action::Signal { sig, group } => Command::Signal {
+                    program: index,
+                    sig,
+                    group,
+                },
+                Action::Notice(notice) => Command::Notice(index, notice),
+            })
+            .collect()
+    }
+
+    /// Moves the whole set forward after any event: act on endings, start the next
+    /// priority, or carry the shutdown on.
+    fn step(&mut self, now: Instant, out: &mut Vec<Command>) {
+        if self.phase == Phase::Running {
+            self.act_on_endings(now, out);
+        }
+        match self.phase {
+            Phase::Running => self.start_ready_levels(out),
+            Phase::Stopping => self.continue_stopping(now, out),
+            Phase::Draining | Phase::Killing if !self.children_left => {
+                self.phase = Phase::Done;
+                self.deadline = None;
+                out.push(Command::Exit(self.exit_code));
+            }
+            _ => {}
+        }
+    }
+
+    fn act_on_endings(&mut self, now: Instant, out: &mut Vec<Command>) {
+        for index in 0..self.programs.len() {
+            let Some(ending) = self.programs[index].ending() else {
+                continue;
+            };
+            if std::mem::replace(&mut self.handled[index], true) {
+                continue;
+            }
+            let spec = &self.programs[index].spec;
+            let finished_oneshot = spec.kind == Kind::Oneshot && ending.success;
+            if spec.on_exit == OnExit::Shutdown && !finished_oneshot {
+                self.exit_code = ending.code;
+                let reason = Reason::ProgramEnded {
+                    program: index,
+                    ending,
+                };
+                self.begin_shutdown(reason, now, out);
+                return;
+            }
+        }
+    }
+
+    fn start_ready_levels(&mut self, out: &mut Vec<Command>) {
+        while self.started_levels < self.levels.len() {
+            let previous_ready = self.levels[..self.started_levels]
+                .iter()
+                .flatten()
+                .all(|&i| self.programs[i].lets_next_priority_start());
+            if !previous_ready {
+                return;
+            }
+            for &index in &self.levels[self.started_levels] {
+                if self.programs[index].spec.autostart {
+                    let actions = self.programs[index].start();
+                    out.extend(self.translate(index, actions));
+                }
+            }
+            self.started_levels += 1;
+        }
+    }
+
+    fn begin_shutdown(&mut self, reason: Reason, now: Instant, out: &mut Vec<Command>) {
+        self.phase = Phase::Stopping;
+        self.deadline = now.checked_add(self.grace);
+        for program in &mut self.programs {
+            program.forbid_restarts();
+        }
+        out.push(Command::ShuttingDown(reason));
+        self.continue_stopping(now, out);
+    }
+
+    /// Stops the highest priority level that still has a running process; lower levels
+    /// wait until it is fully stopped. With nothing left running, deals with leftovers.
+    fn continue_stopping(&mut self, now: Instant, out: &mut Vec<Command>) {
+        // Pending restarts never happen now.
+        for index in 0..self.programs.len() {
+            if !self.programs[index].is_active() {
+                let actions = self.programs[index].stop(now);
+                out.extend(self.translate(index, actions));
+            }
+        }
+        let highest_active = self
+            .levels
+            .iter()
+            .rposition(|level| level.iter().any(|&i| self.programs[i].is_active()));
+        match highest_active {
+            Some(level) => {
+                for index in self.levels[level].clone() {
+                    let actions = self.programs[index].stop(now);
+                    out.extend(self.translate(index, actions));
+                }
+            }
+            None => {
+                self.phase = Phase::Draining;
+                if self.children_left {
+                    out.push(Command::TerminateRest);
+                } else {
+                    self.phase = Phase::Done;
+                    self.deadline = None;
+                    out.push(Command::Exit(self.exit_code));
+                }
+            }
+        }
+    }
+
+    fn kill_everything(&mut self, reason: Reason, now: Instant, out: &mut Vec<Command>) {
+        if let Reason::GraceExpired | Reason::SecondSignal = reason {
+            // An external stop that had to be forced is not a clean stop.
+            if self.exit_code == 0 {
+                self.exit_code = 128 + libc::SIGKILL;
+            }
+        }
+        self.phase = Phase::Killing;
+        self.deadline = now.checked_add(KILL_WAIT);
+        out.push(Command::ShuttingDown(reason));
+        out.push(Command::KillEverything);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Autorestart, ProgramSpec};
+    use std::path::PathBuf;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    fn program(name: &str, priority: i32) -> ProgramSpec {
+        let mut spec = ProgramSpec::with_defaults(name, vec![name.into()]);
+        spec.priority = priority;
+        spec
+    }
+
+    fn supervisor(mut programs: Vec<ProgramSpec>) -> Supervisor {
+        programs.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        Supervisor::new(Plan {
+            source: PathBuf::from("test.toml"),
+            grace: 8 * SEC,
+            programs,
+        })
+    }
+
+    fn spawns(commands: &[Command]) -> Vec<usize> {
+        commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Spawn(i) => Some(*i),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn signals_sent(commands: &[Command]) -> Vec<(usize, c_int)> {
+        commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Signal { program, sig, .. } => Some((*program, *sig)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Spawns every program the commands ask for, with pid 100 + index.
+    fn spawn_all(s: &mut Supervisor, commands: &[Command], now: Instant) -> Vec<Command> {
+        let mut out = Vec::new();
+        for index in spawns(commands) {
+            out.extend(s.on_spawned(index, 100 + index as pid_t, now));
+        }
+        out
+    }
+
+    #[test]
+    fn priorities_start_in_order_each_waiting_for_the_previous_to_run() {
+        // Indices after sorting: a(1)=0, b(1)=1, c(2)=2, d(3)=3.
+        let mut s = supervisor(vec![
+            program("d", 3),
+            program("c", 2),
+            program("b", 1),
+            program("a", 1),
+        ]);
+        let t0 = Instant::now();
+        let first = s.start(t0);
+        assert_eq!(spawns(&first), [0, 1], "equal priorities start together");
+        assert!(spawns(&spawn_all(&mut s, &first, t0)).is_empty());
+        // a is RUNNING, b not yet: c waits.
+        s.programs[0].on_timer(t0 + SEC);
+        assert!(spawns(&s.on_reaped(vec![], true, t0 + SEC)).is_empty());
+        let out = s.on_timer(t0 + SEC); // b's startsecs
+        assert_eq!(spawns(&out), [2]);
+        let out = s.on_spawned(2, 102, t0 + SEC);
+        assert!(spawns(&out).is_empty());
+        let out = s.on_timer(t0 + 2 * SEC);
+        assert_eq!(spawns(&out), [3]);
+    }
+
+    #[test]
+    fn a_oneshot_gates_later_priorities_until_it_succeeds() {
+        let mut migrate = program("migrate", 1);
+        migrate.kind = Kind::Oneshot;
+        let mut s = supervisor(vec![migrate, program("web", 2)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        assert_eq!(spawns(&out), [0]);
+        spawn_all(&mut s, &out, t0);
+        assert!(spawns(&s.on_timer(t0 + 10 * SEC)).is_empty());
+        let out = s.on_exit(0, ExitStatus::Exited(0), t0 + 10 * SEC);
+        assert_eq!(spawns(&out), [1]);
+        assert!(!out.iter().any(|c| matches!(c, Command::ShuttingDown(_))));
+    }
+
+    #[test]
+    fn a_failing_oneshot_blocks_later_priorities_and_shuts_down_with_its_code() {
+        let mut migrate = program("migrate", 1);
+        migrate.kind = Kind::Oneshot;
+        let mut s = supervisor(vec![migrate, program("web", 2)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        let out = s.on_reaped(vec![(0, ExitStatus::Exited(3))], false, t0);
+        assert!(spawns(&out).is_empty(), "web must not start");
+        assert!(out.contains(&Command::ShuttingDown(Reason::ProgramEnded {
+            program: 0,
+            ending: Ending {
+                code: 3,
+                success: false
+            }
+        })));
+        assert_eq!(out.last(), Some(&Command::Exit(3)));
+    }
+
+    #[test]
+    fn fatal_program_shuts_down_with_its_code_stopping_the_others_in_reverse() {
+        let mut s = supervisor(vec![program("db", 1), program("web", 2), program("app", 3)]);
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut out = s.start(now);
+        for _ in 0..3 {
+            spawn_all(&mut s, &out, now);
+            now += SEC;
+            out = s.on_timer(now);
+        }
+        assert!(
+            s.programs
+                .iter()
+                .all(|p| p.state() == program::State::Running)
+        );
+        // web (index 1) crash-loops: it ran past startsecs, so first a restart...
+        s.programs[1].spec.autorestart = Autorestart::Never;
+        let out = s.on_exit(1, ExitStatus::Exited(9), now);
+        assert!(out.contains(&Command::ShuttingDown(Reason::ProgramEnded {
+            program: 1,
+            ending: Ending {
+                code: 9,
+                success: false
+            }
+        })));
+        // Highest priority first: only app (index 2) is signalled now.
+        assert_eq!(signals_sent(&out), [(2, libc::SIGTERM)]);
+        let out = s.on_exit(2, ExitStatus::Signaled(libc::SIGTERM), now);
+        assert_eq!(signals_sent(&out), [(0, libc::SIGTERM)]);
+        s.on_reaped(vec![], false, now);
+        let out = s.on_exit(0, ExitStatus::Exited(0), now);
+        assert_eq!(out.last(), Some(&Command::Exit(9)));
+    }
+
+    #[test]
+    fn external_stop_exits_0_and_leftovers_get_sigterm() {
+        let mut s = supervisor(vec![program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_reaped(vec![], true, t0);
+        let out = s.on_signal(libc::SIGTERM, t0);
+        assert_eq!(signals_sent(&out), [(0, libc::SIGTERM)]);
+        assert_eq!(s.deadline(), Some(t0 + 8 * SEC));
+        let out = s.on_exit(0, ExitStatus::Signaled(libc::SIGTERM), t0);
+        assert_eq!(out.last(), Some(&Command::TerminateRest));
+        let out = s.on_reaped(vec![], false, t0);
+        assert_eq!(out.last(), Some(&Command::Exit(0)));
+    }
+
+    #[test]
+    fn the_global_deadline_caps_stopwaitsecs_and_forces_137() {
+        let mut spec = program("slow", 1);
+        spec.stopwaitsecs = 60 * SEC;
+        let mut s = supervisor(vec![spec]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_reaped(vec![], true, t0);
+        s.on_signal(libc::SIGTERM, t0);
+        assert_eq!(s.deadline(), Some(t0 + 8 * SEC));
+        let out = s.on_timer(t0 + 8 * SEC);
+        assert!(out.contains(&Command::KillEverything));
+        s.on_exit(0, ExitStatus::Signaled(libc::SIGKILL), t0 + 8 * SEC);
+        let out = s.on_reaped(vec![], false, t0 + 8 * SEC);
+        assert_eq!(out.last(), Some(&Command::Exit(137)));
+    }
+
+    #[test]
+    fn a_second_stop_signal_kills_everything_at_once() {
+        let mut s = supervisor(vec![program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_signal(libc::SIGINT, t0);
+        let out = s.on_signal(libc::SIGINT, t0);
+        assert!(out.contains(&Command::ShuttingDown(Reason::SecondSignal)));
+        assert!(out.contains(&Command::KillEverything));
+    }
+
+    #[test]
+    fn survivors_of_sigkill_do_not_keep_rinit_forever() {
+        let mut s = supervisor(vec![program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_signal(libc::SIGTERM, t0);
+        s.on_timer(t0 + 8 * SEC);
+        let end = t0 + 8 * SEC + KILL_WAIT;
+        let out = s.on_timer(end);
+        assert_eq!(out, [Command::ReportSurvivors, Command::Exit(137)]);
+    }
+
+    #[test]
+    fn other_signals_are_forwarded_to_every_running_program() {
+        let mut s = supervisor(vec![program("a", 1), program("b", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        let out = s.on_signal(libc::SIGHUP, t0);
+        assert_eq!(signals_sent(&out), [(0, libc::SIGHUP), (1, libc::SIGHUP)]);
+        assert!(s.on_signal(libc::SIGCHLD, t0).is_empty());
+    }
+
+    #[test]
+    fn on_exit_ignore_leaves_the_others_running() {
+        let mut spec = program("job", 1);
+        spec.on_exit = OnExit::Ignore;
+        spec.autorestart = Autorestart::Never;
+        spec.startsecs = Duration::ZERO;
+        let mut s = supervisor(vec![spec, program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        let out = s.on_exit(0, ExitStatus::Exited(1), t0);
+        assert!(!out.iter().any(|c| matches!(c, Command::ShuttingDown(_))));
+    }
+
+    #[test]
+    fn a_service_that_ends_well_still_ends_the_container_with_its_code() {
+        let mut spec = program("job", 1);
+        spec.autorestart = Autorestart::Unexpected;
+        spec.startsecs = Duration::ZERO;
+        let mut s = supervisor(vec![spec]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        let out = s.on_reaped(vec![(0, ExitStatus::Exited(0))], false, t0);
+        assert_eq!(out.last(), Some(&Command::Exit(0)));
+    }
+}

@@ -1,0 +1,642 @@
+//! One program's life, as a pure state machine with supervisord's states.
+//!
+//! Events come in with the current time (`now`); actions come out. No syscalls, no
+//! clock reads: the driver spawns, signals and reaps, then reports back. Restart policy,
+//! startsecs, startretries and the restart delay all live here.
+//!
+//! ```text
+//!   STOPPED ─start─► (spawn) ─► STARTING ─startsecs─► RUNNING
+//!                                  │ exit                │ exit
+//!                                  ▼                     ▼
+//!              FATAL ◄─retries─ BACKOFF ─delay─► spawn   EXITED ─restart policy─► spawn
+//!                     exhausted                              (after the restart delay)
+//!   STARTING/RUNNING ─stop─► STOPPING ─exit─► STOPPED   (SIGKILL after stopwaitsecs)
+//! ```
+
+use std::time::{Duration, Instant};
+
+use libc::{c_int, pid_t};
+
+use crate::config::{Autorestart, Kind, ProgramSpec};
+use crate::sys::reap::ExitStatus;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Stopped,
+    Starting,
+    Running,
+    Backoff,
+    Stopping,
+    Exited,
+    Fatal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Fork and exec the program; answer with `on_spawned` or `on_spawn_failed`.
+    Spawn,
+    /// Send a signal to the program's pid, or to its process group.
+    Signal { sig: c_int, group: bool },
+    /// Something worth a line on stderr.
+    Notice(Notice),
+}
+
+/// Events rinit reports about a program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    Started {
+        pid: pid_t,
+    },
+    SpawnFailed {
+        message: String,
+    },
+    Running,
+    Exited {
+        status: ExitStatus,
+        expected: bool,
+    },
+    Restarting {
+        delay: Duration,
+        attempt: u32,
+        of: Option<u32>,
+    },
+    GaveUp,
+    Stopping {
+        sig: c_int,
+    },
+    StopTimeout,
+    Stopped {
+        status: ExitStatus,
+    },
+    Done,
+}
+
+/// How a program ended for good (it will not be restarted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ending {
+    pub code: i32,
+    /// Ended as it should: an expected exit code (a finished oneshot, a service told
+    /// not to restart). A FATAL program or an unexpected exit is not a success.
+    pub success: bool,
+}
+
+pub struct Program {
+    pub spec: ProgramSpec,
+    state: State,
+    pid: Option<pid_t>,
+    started_at: Option<Instant>,
+    /// Exits before `startsecs` since the last time the program reached RUNNING.
+    failed_starts: u32,
+    /// Restarts in a row without the program staying up `backoff.reset_after`.
+    restarts_in_a_row: u32,
+    /// When `on_timer` must be called: end of startsecs, end of a restart delay, or the
+    /// stop timeout.
+    timer: Option<Instant>,
+    /// Set once rinit is shutting down: exits are final.
+    no_restarts: bool,
+    ending: Option<Ending>,
+}
+
+impl Program {
+    pub fn new(spec: ProgramSpec) -> Self {
+        Program {
+            spec,
+            state: State::Stopped,
+            pid: None,
+            started_at: None,
+            failed_starts: 0,
+            restarts_in_a_row: 0,
+            timer: None,
+            no_restarts: false,
+            ending: None,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn pid(&self) -> Option<pid_t> {
+        self.pid
+    }
+
+    pub fn timer(&self) -> Option<Instant> {
+        self.timer
+    }
+
+    /// Set when the program has ended for good.
+    pub fn ending(&self) -> Option<Ending> {
+        self.ending
+    }
+
+    /// A process exists (or is being stopped).
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self.state,
+            State::Starting | State::Running | State::Stopping
+        )
+    }
+
+    /// Whether programs of the next priority may start: this one is RUNNING, or has
+    /// ended for good successfully (a oneshot that finished), or was never to be started.
+    pub fn lets_next_priority_start(&self) -> bool {
+        match self.state {
+            State::Running => self.spec.kind == Kind::Service,
+            State::Stopped => !self.spec.autostart,
+            _ => self.ending.is_some_and(|e| e.success),
+        }
+    }
+
+    /// Start the program (from STOPPED, EXITED, FATAL or BACKOFF).
+    pub fn start(&mut self) -> Vec<Action> {
+        match self.state {
+            State::Stopped | State::Exited | State::Fatal | State::Backoff => {
+                self.failed_starts = 0;
+                self.ending = None;
+                self.timer = None;
+                vec![Action::Spawn]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn on_spawned(&mut self, pid: pid_t, now: Instant) -> Vec<Action> {
+        self.pid = Some(pid);
+        self.started_at = Some(now);
+        let mut actions = vec![Action::Notice(Notice::Started { pid })];
+        if self.spec.kind == Kind::Oneshot || self.spec.startsecs.is_zero() {
+            // A oneshot is judged by its exit, not by how long it ran.
+            self.state = if self.spec.kind == Kind::Oneshot {
+                State::Starting
+            } else {
+                State::Running
+            };
+            self.timer = None;
+            if self.state == State::Running {
+                self.failed_starts = 0;
+                actions.push(Action::Notice(Notice::Running));
+            }
+        } else {
+            self.state = State::Starting;
+            self.timer = now.checked_add(self.spec.startsecs);
+        }
+        actions
+    }
+
+    /// fork or exec failed (`code` is 127 or 126, as a shell would exit).
+    pub fn on_spawn_failed(&mut self, code: i32, message: String, now: Instant) -> Vec<Action> {
+        self.pid = None;
+        self.started_at = Some(now);
+        let mut actions = vec![Action::Notice(Notice::SpawnFailed { message })];
+        actions.extend(self.failed_start(ExitStatus::Exited(code), now));
+        actions
+    }
+
+    /// The program's process was reaped.
+    pub fn on_exit(&mut self, status: ExitStatus, now: Instant) -> Vec<Action> {
+        self.pid = None;
+        self.timer = None;
+        let expected = self.spec.is_expected(status);
+        match self.state {
+            State::Stopping => {
+                self.state = State::Stopped;
+                vec![Action::Notice(Notice::Stopped { status })]
+            }
+            State::Starting if self.spec.kind == Kind::Oneshot => {
+                let mut actions = vec![Action::Notice(Notice::Exited { status, expected })];
+                if expected {
+                    self.state = State::Exited;
+                    self.ending = Some(Ending {
+                        code: status.code(),
+                        success: true,
+                    });
+                    actions.push(Action::Notice(Notice::Done));
+                } else {
+                    self.state = State::Fatal;
+                    self.ending = Some(Ending {
+                        code: status.code(),
+                        success: false,
+                    });
+                    actions.push(Action::Notice(Notice::GaveUp));
+                }
+                actions
+            }
+            State::Starting => {
+                let mut actions = vec![Action::Notice(Notice::Exited { status, expected })];
+                actions.extend(self.failed_start(status, now));
+                actions
+            }
+            State::Running => {
+                let mut actions = vec![Action::Notice(Notice::Exited { status, expected })];
+                self.state = State::Exited;
+                let restart = match self.spec.autorestart {
+                    Autorestart::Always => true,
+                    Autorestart::Never => false,
+                    Autorestart::Unexpected => !expected,
+                };
+                if restart && !self.no_restarts {
+                    let delay = self.next_delay(now);
+                    self.timer = now.checked_add(delay);
+                    actions.push(Action::Notice(Notice::Restarting {
+                        delay,
+                        attempt: self.restarts_in_a_row,
+                        of: None,
+                    }));
+                } else {
+                    self.ending = Some(Ending {
+                        code: status.code(),
+                        success: expected,
+                    });
+                    actions.push(Action::Notice(Notice::Done));
+                }
+                actions
+            }
+            // Not ours to reap in these states; nothing to do.
+            _ => Vec::new(),
+        }
+    }
+
+    /// The time returned by [`Program::timer`] has come.
+    pub fn on_timer(&mut self, now: Instant) -> Vec<Action> {
+        match self.timer {
+            Some(at) if now >= at => {}
+            _ => return Vec::new(),
+        }
+        self.timer = None;
+        match self.state {
+            State::Starting => {
+                self.state = State::Running;
+                self.failed_starts = 0;
+                vec![Action::Notice(Notice::Running)]
+            }
+            State::Backoff | State::Exited => vec![Action::Spawn],
+            State::Stopping => vec![
+                Action::Notice(Notice::StopTimeout),
+                Action::Signal {
+                    sig: libc::SIGKILL,
+                    group: self.spec.killasgroup,
+                },
+            ],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Stop the program: `stopsignal`, then SIGKILL after `stopwaitsecs`. A pending
+    /// restart is cancelled. No restart happens afterwards.
+    pub fn stop(&mut self, now: Instant) -> Vec<Action> {
+        self.no_restarts = true;
+        match self.state {
+            State::Starting | State::Running => {
+                self.state = State::Stopping;
+                self.timer = now.checked_add(self.spec.stopwaitsecs);
+                let sig = self.spec.stopsignal;
+                vec![
+                    Action::Notice(Notice::Stopping { sig }),
+                    Action::Signal {
+                        sig,
+                        group: self.spec.stopasgroup,
+                    },
+                ]
+            }
+            State::Backoff | State::Exited if self.ending.is_none() => {
+                self.state = State::Stopped;
+                self.timer = None;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Forget about restarts from now on (rinit is shutting down) without stopping.
+    pub fn forbid_restarts(&mut self) {
+        self.no_restarts = true;
+    }
+
+    fn failed_start(&mut self, status: ExitStatus, now: Instant) -> Vec<Action> {
+        self.failed_starts += 1;
+        if self.failed_starts > self.spec.startretries || self.no_restarts {
+            self.state = State::Fatal;
+            self.ending = Some(Ending {
+                code: status.code(),
+                success: false,
+            });
+            return vec![Action::Notice(Notice::GaveUp)];
+        }
+        self.state = State::Backoff;
+        let delay = self.next_delay(now);
+        self.timer = now.checked_add(delay);
+        vec![Action::Notice(Notice::Restarting {
+            delay,
+            attempt: self.failed_starts,
+            of: Some(self.spec.startretries),
+        })]
+    }
+
+    /// The delay before the next restart: `initial`, doubling with each restart in a row,
+    /// capped at `max`; the count starts over once the program stayed up `reset_after`.
+    fn next_delay(&mut self, now: Instant) -> Duration {
+        let backoff = self.spec.backoff;
+        let stayed_up = self
+            .started_at
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        if stayed_up >= backoff.reset_after {
+            self.restarts_in_a_row = 0;
+        }
+        let factor = 1u32.checked_shl(self.restarts_in_a_row).unwrap_or(u32::MAX);
+        self.restarts_in_a_row = self.restarts_in_a_row.saturating_add(1);
+        backoff.initial.saturating_mul(factor).min(backoff.max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OnExit;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    fn spec() -> ProgramSpec {
+        ProgramSpec::with_defaults("web", vec!["web".into()])
+    }
+
+    fn spawned(spec: ProgramSpec, now: Instant) -> Program {
+        let mut p = Program::new(spec);
+        assert_eq!(p.start(), vec![Action::Spawn]);
+        p.on_spawned(100, now);
+        p
+    }
+
+    fn notices(actions: &[Action]) -> Vec<Notice> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Notice(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn starting_becomes_running_after_startsecs_not_before() {
+        let t0 = Instant::now();
+        let mut p = spawned(spec(), t0);
+        assert_eq!(p.state(), State::Starting);
+        assert_eq!(p.timer(), Some(t0 + SEC));
+        assert!(p.on_timer(t0 + SEC / 2).is_empty());
+        assert_eq!(p.state(), State::Starting);
+        assert_eq!(p.on_timer(t0 + SEC), vec![Action::Notice(Notice::Running)]);
+        assert_eq!(p.state(), State::Running);
+        assert!(p.lets_next_priority_start());
+    }
+
+    #[test]
+    fn startsecs_zero_is_running_at_once() {
+        let mut s = spec();
+        s.startsecs = Duration::ZERO;
+        let p = spawned(s, Instant::now());
+        assert_eq!(p.state(), State::Running);
+        assert_eq!(p.timer(), None);
+    }
+
+    #[test]
+    fn quick_exits_back_off_exponentially_then_go_fatal() {
+        let t0 = Instant::now();
+        let mut p = spawned(spec(), t0);
+        let mut now = t0;
+        // startretries = 3: three retries, delays 1 s, 2 s, 4 s; the fourth failure is FATAL.
+        for (attempt, delay) in [(1, 1), (2, 2), (3, 4)] {
+            let actions = p.on_exit(ExitStatus::Exited(1), now);
+            assert_eq!(p.state(), State::Backoff);
+            let delay = Duration::from_secs(delay);
+            assert!(notices(&actions).contains(&Notice::Restarting {
+                delay,
+                attempt,
+                of: Some(3)
+            }));
+            assert_eq!(p.timer(), Some(now + delay));
+            now += delay;
+            assert_eq!(p.on_timer(now), vec![Action::Spawn]);
+            p.on_spawned(100 + attempt as pid_t, now);
+        }
+        let actions = p.on_exit(ExitStatus::Exited(3), now);
+        assert_eq!(p.state(), State::Fatal);
+        assert!(notices(&actions).contains(&Notice::GaveUp));
+        assert_eq!(
+            p.ending(),
+            Some(Ending {
+                code: 3,
+                success: false
+            })
+        );
+        assert!(!p.lets_next_priority_start());
+    }
+
+    #[test]
+    fn even_an_expected_code_before_startsecs_is_a_failed_start() {
+        let t0 = Instant::now();
+        let mut p = spawned(spec(), t0);
+        p.on_exit(ExitStatus::Exited(0), t0);
+        assert_eq!(p.state(), State::Backoff);
+    }
+
+    #[test]
+    fn reaching_running_resets_the_retry_count() {
+        let mut s = spec();
+        s.startretries = 1;
+        let t0 = Instant::now();
+        let mut p = spawned(s, t0);
+        p.on_exit(ExitStatus::Exited(1), t0);
+        p.on_timer(t0 + SEC);
+        p.on_spawned(101, t0 + SEC);
+        p.on_timer(t0 + 2 * SEC); // RUNNING
+        p.on_exit(ExitStatus::Exited(1), t0 + 3 * SEC); // unexpected: restart
+        p.on_timer(t0 + 10 * SEC);
+        p.on_spawned(102, t0 + 10 * SEC);
+        p.on_exit(ExitStatus::Exited(1), t0 + 10 * SEC); // first failed start again
+        assert_eq!(p.state(), State::Backoff);
+    }
+
+    #[test]
+    fn autorestart_unexpected_restarts_only_unexpected_codes() {
+        let t0 = Instant::now();
+        let mut s = spec();
+        s.exitcodes = vec![0, 2];
+        let mut p = spawned(s.clone(), t0);
+        p.on_timer(t0 + SEC);
+        let actions = p.on_exit(ExitStatus::Exited(2), t0 + 2 * SEC);
+        assert_eq!(p.state(), State::Exited);
+        assert!(notices(&actions).contains(&Notice::Done));
+        assert_eq!(
+            p.ending(),
+            Some(Ending {
+                code: 2,
+                success: true
+            })
+        );
+
+        let mut p = spawned(s, t0);
+        p.on_timer(t0 + SEC);
+        p.on_exit(ExitStatus::Signaled(libc::SIGSEGV), t0 + 2 * SEC);
+        assert_eq!(p.state(), State::Exited);
+        assert_eq!(p.ending(), None);
+        assert_eq!(p.timer(), Some(t0 + 3 * SEC));
+        assert_eq!(p.on_timer(t0 + 3 * SEC), vec![Action::Spawn]);
+    }
+
+    #[test]
+    fn autorestart_always_and_never() {
+        let t0 = Instant::now();
+        let mut s = spec();
+        s.autorestart = Autorestart::Always;
+        let mut p = spawned(s.clone(), t0);
+        p.on_timer(t0 + SEC);
+        p.on_exit(ExitStatus::Exited(0), t0 + 2 * SEC);
+        assert_eq!(p.ending(), None);
+        assert!(p.timer().is_some());
+
+        s.autorestart = Autorestart::Never;
+        let mut p = spawned(s, t0);
+        p.on_timer(t0 + SEC);
+        p.on_exit(ExitStatus::Exited(1), t0 + 2 * SEC);
+        assert_eq!(
+            p.ending(),
+            Some(Ending {
+                code: 1,
+                success: false
+            })
+        );
+    }
+
+    #[test]
+    fn restart_delay_doubles_is_capped_and_resets_after_staying_up() {
+        let t0 = Instant::now();
+        let mut s = spec();
+        s.autorestart = Autorestart::Always;
+        s.startsecs = Duration::ZERO;
+        s.backoff.max = 4 * SEC;
+        s.backoff.reset_after = 60 * SEC;
+        let mut p = spawned(s, t0);
+        let mut now = t0;
+        let mut delays = Vec::new();
+        for _ in 0..5 {
+            now += SEC; // ran 1 s each time: a crash loop
+            p.on_exit(ExitStatus::Exited(1), now);
+            let delay = p.timer().unwrap() - now;
+            delays.push(delay.as_secs());
+            now += delay;
+            p.on_timer(now);
+            p.on_spawned(200, now);
+        }
+        assert_eq!(delays, [1, 2, 4, 4, 4]);
+        now += 60 * SEC; // stayed up a minute
+        p.on_exit(ExitStatus::Exited(1), now);
+        assert_eq!(p.timer(), Some(now + SEC));
+    }
+
+    #[test]
+    fn oneshot_success_lets_the_next_priority_start_and_failure_is_fatal() {
+        let t0 = Instant::now();
+        let mut s = spec();
+        s.kind = Kind::Oneshot;
+        let mut p = spawned(s.clone(), t0);
+        assert_eq!(p.state(), State::Starting);
+        assert!(!p.lets_next_priority_start());
+        assert_eq!(p.timer(), None, "a oneshot has no startsecs timer");
+        p.on_exit(ExitStatus::Exited(0), t0 + 5 * SEC);
+        assert_eq!(p.state(), State::Exited);
+        assert!(p.lets_next_priority_start());
+
+        let mut p = spawned(s, t0);
+        p.on_exit(ExitStatus::Exited(4), t0);
+        assert_eq!(p.state(), State::Fatal);
+        assert_eq!(
+            p.ending(),
+            Some(Ending {
+                code: 4,
+                success: false
+            })
+        );
+        assert!(!p.lets_next_priority_start());
+    }
+
+    #[test]
+    fn stop_sends_stopsignal_then_sigkill_after_stopwaitsecs() {
+        let t0 = Instant::now();
+        let mut s = spec();
+        s.stopsignal = libc::SIGINT;
+        s.stopasgroup = false;
+        s.killasgroup = true;
+        let mut p = spawned(s, t0);
+        p.on_timer(t0 + SEC);
+        let actions = p.stop(t0 + 2 * SEC);
+        assert!(actions.contains(&Action::Signal {
+            sig: libc::SIGINT,
+            group: false
+        }));
+        assert_eq!(p.state(), State::Stopping);
+        assert_eq!(p.timer(), Some(t0 + 12 * SEC));
+        let actions = p.on_timer(t0 + 12 * SEC);
+        assert!(actions.contains(&Action::Signal {
+            sig: libc::SIGKILL,
+            group: true
+        }));
+        let actions = p.on_exit(ExitStatus::Signaled(libc::SIGKILL), t0 + 12 * SEC);
+        assert_eq!(p.state(), State::Stopped);
+        assert!(notices(&actions).contains(&Notice::Stopped {
+            status: ExitStatus::Signaled(libc::SIGKILL)
+        }));
+        assert_eq!(p.ending(), None, "a requested stop is not an ending");
+    }
+
+    #[test]
+    fn stop_cancels_a_pending_restart() {
+        let t0 = Instant::now();
+        let mut p = spawned(spec(), t0);
+        p.on_exit(ExitStatus::Exited(1), t0);
+        assert_eq!(p.state(), State::Backoff);
+        assert!(p.stop(t0).is_empty());
+        assert_eq!(p.state(), State::Stopped);
+        assert_eq!(p.timer(), None);
+    }
+
+    #[test]
+    fn after_forbid_restarts_an_exit_is_final() {
+        let t0 = Instant::now();
+        let mut s = spec();
+        s.autorestart = Autorestart::Always;
+        let mut p = spawned(s, t0);
+        p.on_timer(t0 + SEC);
+        p.forbid_restarts();
+        p.on_exit(ExitStatus::Exited(0), t0 + 2 * SEC);
+        assert!(p.ending().is_some());
+        assert_eq!(p.timer(), None);
+    }
+
+    #[test]
+    fn spawn_failure_counts_as_a_failed_start_with_the_shell_code() {
+        let t0 = Instant::now();
+        let mut s = spec();
+        s.startretries = 0;
+        let mut p = Program::new(s);
+        p.start();
+        let actions = p.on_spawn_failed(127, "cannot run 'x'".into(), t0);
+        assert_eq!(p.state(), State::Fatal);
+        assert_eq!(
+            notices(&actions)[0],
+            Notice::SpawnFailed {
+                message: "cannot run 'x'".into()
+            }
+        );
+        assert_eq!(p.ending().map(|e| e.code), Some(127));
+    }
+
+    #[test]
+    fn not_autostarted_programs_do_not_hold_back_the_next_priority() {
+        let mut s = spec();
+        s.autostart = false;
+        s.on_exit = OnExit::Ignore;
+        let p = Program::new(s);
+        assert!(p.lets_next_priority_start());
+    }
+}
