@@ -24,12 +24,15 @@ pub fn become_subreaper() -> std::io::Result<()> {
     Ok(())
 }
 
-/// The parent pid from the text of `/proc/PID/stat`. The command name may contain spaces
-/// and parentheses, so the fields are counted from the last `)`.
+/// The parent pid from the text of `/proc/PID/stat`, or None for a zombie: it has
+/// already exited, only waits to be reaped, and must not be counted as a leftover. The
+/// command name may contain spaces and parentheses, so fields count from the last `)`.
 pub fn parse_ppid(stat: &str) -> Option<pid_t> {
     let after_comm = &stat[stat.rfind(')')? + 1..];
     let mut fields = after_comm.split_ascii_whitespace();
-    let _state = fields.next()?;
+    if fields.next()? == "Z" {
+        return None;
+    }
     fields.next()?.parse().ok()
 }
 
@@ -66,7 +69,7 @@ fn process_table() -> std::io::Result<Vec<(pid_t, pid_t)>> {
         let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
             continue;
         };
-        // A process may exit between readdir and read: skip it.
+        // A process may exit between readdir and read, or be a zombie: skip it.
         if let Some(ppid) = read_ppid(pid) {
             table.push((pid, ppid));
         }
@@ -150,6 +153,7 @@ mod tests {
         assert_eq!(parse_ppid("42 (we ird) (name) R 9 1 1"), Some(9));
         assert_eq!(parse_ppid("garbage"), None);
         assert_eq!(parse_ppid("42 (x) S notanumber"), None);
+        assert_eq!(parse_ppid("42 (sleep) Z 7 42 42 0"), None, "zombies are not leftovers");
     }
 
     #[test]
