@@ -25,6 +25,11 @@ setup_case() {
   DIR=$WORK/$1; ID=rinit-$1-$$; shift
   oci_bundle "$DIR" "$@" && oci_start "$DIR" "$ID"
 }
+# setup_config_case NAME TOML ARGS...: the same, with TOML as the image's /etc/rinit.toml.
+setup_config_case() {
+  DIR=$WORK/$1; ID=rinit-$1-$$; local toml=$2; shift 2
+  oci_bundle "$DIR" "$@" && printf '%s\n' "$toml" >"$DIR/rootfs/etc/rinit.toml" && oci_start "$DIR" "$ID"
+}
 check() {   # check DESCRIPTION CONDITION
   if eval "$2"; then
     return 0
@@ -124,6 +129,38 @@ case_stray_signals() {
     '[ "$OCI_RC" = 0 ] && [ "$(cat "$DIR/stdout" | tr "\n" " ")" = "ready got SIGHUP got SIGTERM " ]'
 }
 
+case_supervise_docker_stop() {
+  local toml='[program.db]
+priority = 1
+startsecs = "200ms"
+command = "testprog sleep"
+
+[program.web]
+priority = 2
+startsecs = "200ms"
+command = "testprog sleep"'
+  setup_config_case supervise "$toml" /usr/bin/rinit || return 1
+  wait_until 10 "grep -q 'web: running' '$DIR/stderr'" || { check "web running" false; return 1; }
+  oci_stop "$DIR" "$ID" 10
+  check "clean docker stop exits 0, got $OCI_RC" '[ "$OCI_RC" = 0 ]' &&
+    check "web stops before db" \
+      "grep -n 'stopping' '$DIR/stderr' | cut -d: -f3 | tr -d ' ' | tr '\n' ' ' | grep -qx 'web db '"
+}
+
+case_supervise_fatal_exit_code() {
+  local toml='[program.web]
+command = "testprog sleep"
+startsecs = 0
+
+[program.flaky]
+command = "sh -c \"exit 5\""
+startretries = 1
+backoff = "100ms"'
+  setup_config_case fatal "$toml" /usr/bin/rinit || return 1
+  oci_wait 20 && check "the container exits with flaky's code 5, got $OCI_RC" '[ "$OCI_RC" = 5 ]' &&
+    check "flaky gave up" "grep -q 'flaky: gave up (FATAL)' '$DIR/stderr'"
+}
+
 run_case "exit code passes through" case_exit_code
 run_case "missing command: 127 and a message" case_missing_command
 run_case "docker stop: SIGTERM forwarded, exit 143" case_docker_stop
@@ -132,6 +169,8 @@ run_case "Ctrl-C twice (sig-proxy) kills at once" case_ctrl_c_twice
 run_case "orphans of docker exec are reaped" case_reaps_exec_orphans
 run_case "leftover processes get SIGTERM before rinit exits" case_leftovers_get_sigterm
 run_case "stray signals ignored, HUP forwarded" case_stray_signals
+run_case "supervise: docker stop stops in reverse priority, exits 0" case_supervise_docker_stop
+run_case "supervise: a FATAL program ends the container with its code" case_supervise_fatal_exit_code
 
 echo "oci: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
