@@ -12,7 +12,7 @@ use libc::{c_int, pid_t};
 
 use crate::cleanup;
 use crate::reactor::Reactor;
-use crate::sys::{reap, signals, spawn, tty};
+use crate::sys::{reap, signals, spawn, tree, tty};
 use policy::{Action, KillReason, Policy};
 
 pub struct Options {
@@ -143,31 +143,19 @@ impl Driver {
         if !self.child_alive {
             return;
         }
-        // SAFETY: plain kill. The child is unreaped, so its pid cannot have been reused;
-        // its process group (same id) exists as long as any member lives.
-        let mut rc = if self.single_child {
-            unsafe { libc::kill(self.child, sig) }
-        } else {
-            unsafe { libc::kill(-self.child, sig) }
-        };
-        if rc != 0 && !self.single_child {
-            // ESRCH on the group: the child moved itself to another group (setpgid).
-            // It still exists (unreaped), so reach it directly.
-            // SAFETY: as above.
-            rc = unsafe { libc::kill(self.child, sig) };
-        }
-        if rc != 0 {
-            let err = std::io::Error::last_os_error();
+        if let Err(err) = tree::signal_child(self.child, sig, !self.single_child) {
             crate::warn!("cannot forward {}: {err}", signals::name(sig));
         }
     }
 
     fn kill_everything(&mut self) {
+        // Descendants first, while the child is still alive to be counted among them;
+        // then its group, for anything the scan could not see.
+        let count = cleanup::signal_rest(libc::SIGKILL, &[self.child]);
         if self.child_alive {
             // SAFETY: plain kill of the child's (still valid) process group.
             unsafe { libc::kill(-self.child, libc::SIGKILL) };
         }
-        let count = cleanup::signal_rest(libc::SIGKILL, &[self.child]);
         if !self.kill_announced {
             self.kill_announced = true;
             let why = match self.policy.kill_reason() {

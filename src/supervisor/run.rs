@@ -12,7 +12,7 @@ use super::{Command, Reason, Supervisor};
 use crate::cleanup;
 use crate::config::Plan;
 use crate::reactor::Reactor;
-use crate::sys::{reap, signals, spawn};
+use crate::sys::{reap, signals, spawn, tree};
 
 /// Runs the plan's programs until the supervisor decides to exit; returns the exit code.
 pub fn run(plan: Plan, reactor: &mut Reactor) -> i32 {
@@ -106,18 +106,16 @@ impl Driver {
                     }
                 }
                 Command::KillEverything => {
-                    for program in supervisor.programs() {
-                        if let Some(pid) = program.pid() {
-                            // SAFETY: plain kill of an unreaped program's process group.
-                            unsafe { libc::kill(-pid, libc::SIGKILL) };
-                        }
-                    }
                     let groups: Vec<_> = supervisor
                         .programs()
                         .iter()
                         .filter_map(|p| p.pid())
                         .collect();
                     cleanup::signal_rest(libc::SIGKILL, &groups);
+                    for &pid in &groups {
+                        // SAFETY: plain kill of an unreaped program's process group.
+                        unsafe { libc::kill(-pid, libc::SIGKILL) };
+                    }
                 }
                 Command::ReportSurvivors => cleanup::report_survivors(),
                 Command::Exit(code) => {
@@ -167,21 +165,8 @@ fn signal_program(supervisor: &Supervisor, index: usize, sig: c_int, group: bool
     let Some(pid) = supervisor.programs()[index].pid() else {
         return;
     };
-    // SAFETY: plain kill; the program is unreaped, so its pid cannot have been reused,
-    // and its group id (the same number) exists while any member does.
-    let mut rc = if group {
-        unsafe { libc::kill(-pid, sig) }
-    } else {
-        unsafe { libc::kill(pid, sig) }
-    };
-    if rc != 0 && group {
-        // The program left its own group; reach it directly.
-        // SAFETY: as above.
-        rc = unsafe { libc::kill(pid, sig) };
-    }
-    if rc != 0 {
+    if let Err(err) = tree::signal_child(pid, sig, group) {
         let name = &supervisor.programs()[index].spec.name;
-        let err = std::io::Error::last_os_error();
         crate::warn!("{name}: cannot send {}: {err}", signals::name(sig));
     }
 }

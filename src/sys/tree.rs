@@ -24,6 +24,27 @@ pub fn become_subreaper() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Sends `sig` to an unreaped child: to its process group (whose id is the child's pid,
+/// as rinit starts every child in its own group) when `group`, else to the pid. When the
+/// child has moved to another group (setpgid), its own group is gone and the signal goes
+/// to the child directly. The child is unreaped, so its pid cannot have been reused.
+pub fn signal_child(pid: pid_t, sig: c_int, group: bool) -> std::io::Result<()> {
+    // SAFETY: plain kill calls.
+    let mut rc = if group {
+        unsafe { libc::kill(-pid, sig) }
+    } else {
+        unsafe { libc::kill(pid, sig) }
+    };
+    if rc != 0 && group {
+        // SAFETY: as above.
+        rc = unsafe { libc::kill(pid, sig) };
+    }
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// The parent pid from the text of `/proc/PID/stat`, or None for a zombie: it has
 /// already exited, only waits to be reaped, and must not be counted as a leftover. The
 /// command name may contain spaces and parentheses, so fields count from the last `)`.
@@ -153,7 +174,11 @@ mod tests {
         assert_eq!(parse_ppid("42 (we ird) (name) R 9 1 1"), Some(9));
         assert_eq!(parse_ppid("garbage"), None);
         assert_eq!(parse_ppid("42 (x) S notanumber"), None);
-        assert_eq!(parse_ppid("42 (sleep) Z 7 42 42 0"), None, "zombies are not leftovers");
+        assert_eq!(
+            parse_ppid("42 (sleep) Z 7 42 42 0"),
+            None,
+            "zombies are not leftovers"
+        );
     }
 
     #[test]
