@@ -1,0 +1,59 @@
+//! What a supervised program starts with: user, groups, directory, umask, environment,
+//! its own session, and no signal mask. The real binary, supervising one program.
+
+mod common;
+
+use common::Mode;
+
+fn write_config(text: &str) -> (String, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "rinit-env-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rinit.toml");
+    std::fs::write(&path, text).unwrap();
+    (
+        dir.to_string_lossy().into_owned(),
+        path.to_string_lossy().into_owned(),
+    )
+}
+
+#[test]
+fn program_runs_as_configured() {
+    // SAFETY: geteuid cannot fail. Switching users needs root, which CI has.
+    assert_eq!(unsafe { libc::geteuid() }, 0, "this test needs root");
+    // `$$$$`: in the TOML file `$$` is a literal `$`, so the shell sees `$$`.
+    let script = "id -u; id -g; id -G; pwd; umask; echo \"$GREETING $HOME_IS\"; \
+                  ps -o sid= -p $$$$ | tr -d ' '; echo $$$$; grep SigBlk /proc/$$$$/status";
+    let config = format!(
+        r#"
+[program.probe]
+command = ["sh", "-c", '''{script}''']
+user = "nobody"
+directory = "/tmp"
+umask = "027"
+startsecs = 0
+autorestart = false
+environment = {{ GREETING = "hello", HOME_IS = "${{HOME:-unset}}" }}
+"#
+    );
+    let (dir, path) = write_config(&config);
+    let out = common::run(Mode::Pid1, &["-c", &path]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let home = std::env::var("HOME").unwrap_or_else(|_| "unset".into());
+    let lines = &out.stdout;
+    assert_eq!(lines[0], "65534", "uid: {lines:?}");
+    assert_eq!(lines[1], "65534", "gid");
+    assert_eq!(lines[2], "65534", "supplementary groups from /etc/group");
+    assert_eq!(lines[3], "/tmp");
+    assert_eq!(lines[4], "0027");
+    assert_eq!(lines[5], format!("hello {home}"));
+    assert_eq!(lines[6], lines[7], "the program leads its own session");
+    assert_eq!(lines[8], "SigBlk:\t0000000000000000");
+    let _ = std::fs::remove_dir_all(dir);
+}
