@@ -33,6 +33,11 @@ pub enum Command {
         sig: c_int,
         group: bool,
     },
+    /// SIGKILL the remaining members of a stopped program's process group.
+    KillLingeringGroup {
+        program: usize,
+        pgid: pid_t,
+    },
     Notice(usize, Notice),
     ShuttingDown(Reason),
     /// SIGTERM then SIGCONT to every remaining descendant.
@@ -256,6 +261,10 @@ impl Supervisor {
                     group,
                 },
                 Action::Notice(notice) => Command::Notice(index, notice),
+                Action::KillLingeringGroup { pgid } => Command::KillLingeringGroup {
+                    program: index,
+                    pgid,
+                },
             })
             .collect()
     }

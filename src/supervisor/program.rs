@@ -37,6 +37,9 @@ pub enum Action {
     Spawn,
     /// Send a signal to the program's pid, or to its process group.
     Signal { sig: c_int, group: bool },
+    /// SIGKILL what is left of the process group `pgid` (the program's own process is
+    /// gone), if any of rinit's descendants is still in it.
+    KillLingeringGroup { pgid: pid_t },
     /// Something worth a line on stderr.
     Notice(Notice),
 }
@@ -94,6 +97,9 @@ pub struct Program {
     timer: Option<Instant>,
     /// Set once rinit is shutting down: exits are final.
     no_restarts: bool,
+    /// The process group of a program whose own process exited while stopping: its
+    /// other members get SIGKILL when the stop timer runs out.
+    lingering_group: Option<pid_t>,
     ending: Option<Ending>,
 }
 
@@ -108,6 +114,7 @@ impl Program {
             restarts_in_a_row: 0,
             timer: None,
             no_restarts: false,
+            lingering_group: None,
             ending: None,
         }
     }
@@ -195,12 +202,18 @@ impl Program {
 
     /// The program's process was reaped.
     pub fn on_exit(&mut self, status: ExitStatus, now: Instant) -> Vec<Action> {
-        self.pid = None;
-        self.timer = None;
+        let pid = self.pid.take();
+        let stop_deadline = self.timer.take();
         let expected = self.spec.is_expected(status);
         match self.state {
             State::Stopping => {
                 self.state = State::Stopped;
+                // Children in its group got the stop signal too (stopasgroup); those
+                // still alive at the stop deadline get the group SIGKILL all the same.
+                if self.spec.killasgroup && stop_deadline.is_some() {
+                    self.lingering_group = pid;
+                    self.timer = stop_deadline;
+                }
                 vec![Action::Notice(Notice::Stopped { status })]
             }
             State::Starting if self.spec.kind == Kind::Oneshot => {
@@ -271,6 +284,10 @@ impl Program {
                 vec![Action::Notice(Notice::Running)]
             }
             State::Backoff | State::Exited => vec![Action::Spawn],
+            State::Stopped => match self.lingering_group.take() {
+                Some(pgid) => vec![Action::KillLingeringGroup { pgid }],
+                None => Vec::new(),
+            },
             State::Stopping => vec![
                 Action::Notice(Notice::StopTimeout),
                 Action::Signal {
@@ -587,6 +604,38 @@ mod tests {
             status: ExitStatus::Signaled(libc::SIGKILL)
         }));
         assert_eq!(p.ending(), None, "a requested stop is not an ending");
+    }
+
+    #[test]
+    fn the_rest_of_the_group_is_killed_at_the_stop_deadline_after_the_program_exits() {
+        let t0 = Instant::now();
+        let mut p = spawned(spec(), t0);
+        p.on_timer(t0 + SEC);
+        p.stop(t0 + SEC);
+        p.on_exit(ExitStatus::Exited(0), t0 + 2 * SEC);
+        assert_eq!(p.state(), State::Stopped);
+        assert!(
+            !p.is_active(),
+            "the next level need not wait for the stragglers"
+        );
+        assert_eq!(p.timer(), Some(t0 + 11 * SEC));
+        assert_eq!(
+            p.on_timer(t0 + 11 * SEC),
+            vec![Action::KillLingeringGroup { pgid: 100 }]
+        );
+        assert_eq!(p.timer(), None);
+        assert!(p.on_timer(t0 + 12 * SEC).is_empty());
+    }
+
+    #[test]
+    fn without_killasgroup_nothing_lingers() {
+        let t0 = Instant::now();
+        let mut s = spec();
+        s.killasgroup = false;
+        let mut p = spawned(s, t0);
+        p.stop(t0);
+        p.on_exit(ExitStatus::Exited(0), t0);
+        assert_eq!(p.timer(), None);
     }
 
     #[test]

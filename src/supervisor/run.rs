@@ -92,6 +92,16 @@ impl Driver {
                     sig,
                     group,
                 } => signal_program(supervisor, program, sig, group),
+                Command::KillLingeringGroup { program, pgid } => {
+                    // Only while one of rinit's descendants is still in the group: then
+                    // its id cannot have been reused.
+                    if tree::group_has_descendants(pgid) {
+                        let name = &supervisor.programs()[program].spec.name;
+                        crate::warn!("{name}: its process group outlived it: sending SIGKILL");
+                        // SAFETY: plain kill of a process group that still has members.
+                        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                    }
+                }
                 Command::Notice(index, notice) => {
                     let name = &supervisor.programs()[index].spec.name;
                     crate::warn!("{name}: {}", describe(&notice));

@@ -98,6 +98,26 @@ fn process_table() -> std::io::Result<Vec<(pid_t, pid_t)>> {
     Ok(table)
 }
 
+/// The process group of a process, from `/proc/PID/stat` (None for a zombie).
+fn read_pgrp(pid: pid_t) -> Option<pid_t> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_comm.split_ascii_whitespace();
+    if fields.next()? == "Z" {
+        return None;
+    }
+    fields.nth(1)?.parse().ok()
+}
+
+/// Whether a live descendant of rinit is in process group `pgid`. While one is, the
+/// group id cannot be reused, so signalling `-pgid` reaches only rinit's own processes.
+pub fn group_has_descendants(pgid: pid_t) -> bool {
+    my_descendants()
+        .unwrap_or_default()
+        .into_iter()
+        .any(|pid| read_pgrp(pid) == Some(pgid))
+}
+
 /// rinit's descendants right now. Errors when /proc cannot be read, or when it is not
 /// this PID namespace's /proc (rinit's own pid is missing from it), since an empty
 /// answer would then be a lie.
