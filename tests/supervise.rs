@@ -1028,3 +1028,35 @@ startsecs = 0.2
         assert_eq!(written, "terminated\n", "{out:#?}");
     });
 }
+
+#[test]
+fn an_idle_supervisor_makes_no_wakeups() {
+    const TOML: &str = "
+[program.one]
+command = ['@TP@', 'sleep']
+startsecs = 0.2
+
+[program.two]
+command = ['@TP@', 'sleep']
+startsecs = 0.2
+";
+    in_both_modes(|mode| {
+        let dir = TempDir::new();
+        let mut rinit = supervise(mode, &dir, TOML);
+        wait_line(&rinit, "one: running");
+        wait_line(&rinit, "two: running");
+        rinit.wait_until_idle();
+        let before = common::context_switches(rinit.pid);
+        // A measurement window, not synchronisation: supervisord wakes once a second.
+        std::thread::sleep(Duration::from_millis(2500));
+        let after = common::context_switches(rinit.pid);
+        assert_eq!(
+            after,
+            before,
+            "{mode:?}: {} wakeups while idle",
+            after - before
+        );
+        rinit.signal(libc::SIGTERM);
+        assert_last(&rinit.finish(), 0);
+    });
+}
