@@ -47,13 +47,14 @@ environment = {{ GREETING = "hello", HOME_IS = "${{HOME:-unset}}" }}
     assert_eq!(out.code, 0, "{out:?}");
     let home = std::env::var("HOME").unwrap_or_else(|_| "unset".into());
     let lines = &out.stdout;
+    assert_eq!(lines.len(), 9, "{out:?}");
     assert_eq!(lines[0], "65534", "uid: {lines:?}");
     assert_eq!(lines[1], "65534", "gid");
     assert_eq!(lines[2], "65534", "supplementary groups from /etc/group");
     assert_eq!(lines[3], "/tmp");
     assert_eq!(lines[4], "0027");
     assert_eq!(lines[5], format!("hello {home}"));
-    assert_eq!(lines[6], lines[7], "the program leads its own session");
-    assert_eq!(lines[8], "SigBlk:\t0000000000000000");
+    assert_eq!(lines[6], lines[7], "the program leads its own session: {out:?}");
+    assert_eq!(lines[8], "SigBlk:\t0000000000000000", "{out:?}");
     let _ = std::fs::remove_dir_all(dir);
 }

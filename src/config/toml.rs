@@ -155,6 +155,10 @@ const PROGRAM_KEYS: &[&str] = &[
     "backoff_reset",
 ];
 
+/// The shortest restart delay: a crash-looping program with `startsecs = 0` is never
+/// FATAL, so its delay is all that keeps it from spinning.
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+
 const DURATION: &str =
     "a duration (a number of seconds, or a string like \"500ms\", \"10s\", \"1m\")";
 const UMASK: &str = "an octal umask from \"000\" to \"777\" (a string like \"022\", or 0o022)";
@@ -327,6 +331,13 @@ impl Reader<'_> {
                 }
                 "backoff" => {
                     spec.backoff.initial = self.duration(value, key)?;
+                    if spec.backoff.initial < MIN_BACKOFF {
+                        return Err(self.error(
+                            &value.span(),
+                            key,
+                            "expected at least 100ms (a shorter delay lets a crash loop spin)",
+                        ));
+                    }
                     backoff_given = true;
                 }
                 "backoff_max" => {
@@ -473,15 +484,32 @@ impl Reader<'_> {
 
     fn command(&self, value: &Value, key: &str) -> Result<Vec<String>, ConfigError> {
         let argv = match value.get_ref() {
-            DeValue::String(_) => {
-                let line = self.string(value, key)?;
-                shlex::split(&line).ok_or_else(|| {
+            DeValue::String(line) => {
+                // Split first, then expand each word: a variable's value stays one
+                // argument, and quotes inside it cannot add arguments.
+                let words = shlex::split(line).ok_or_else(|| {
                     self.error(
                         &value.span(),
                         key,
                         format!("expected a command line with balanced quotes, found {line:?}"),
                     )
-                })?
+                })?;
+                let expand_word = |word: String| {
+                    let expanded = expand(&word, self.env)
+                        .map_err(|message| self.error(&value.span(), key, message))?;
+                    if expanded.contains('\0') {
+                        return Err(self.error(
+                            &value.span(),
+                            key,
+                            "a string cannot contain a NUL character",
+                        ));
+                    }
+                    Ok(expanded)
+                };
+                words
+                    .into_iter()
+                    .map(expand_word)
+                    .collect::<Result<Vec<_>, _>>()?
             }
             DeValue::Array(items) => items
                 .iter()
@@ -696,6 +724,11 @@ fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, St
                 Some((name, default)) => (name, Some(default)),
                 None => (inner, None),
             };
+            if default.is_some_and(|d| d.contains(['$', '{'])) {
+                return Err(format!(
+                    "'${{{inner}}}': a default cannot contain '$' or '{{' (defaults are not expanded)"
+                ));
+            }
             let valid = !name.is_empty()
                 && !name.starts_with(|c: char| c.is_ascii_digit())
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -877,10 +910,10 @@ priority = 1
             spec.command,
             argv(&["nginx", "-g", "daemon off;", "a b", "c d"])
         );
-        // Expanded first, then split.
+        // Split first, then expanded: a value stays one argument, quotes and all.
         assert_eq!(
             program(r#"command = "nginx ${ARGS}""#).command,
-            argv(&["nginx", "-g", "daemon off;"])
+            argv(&["nginx", "-g 'daemon off;'"])
         );
         // An array is taken as it is: no splitting, but expansion.
         assert_eq!(
@@ -1296,5 +1329,20 @@ priority = 1
         assert_eq!(edit_distance("TREM", "TERM"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn a_default_cannot_hide_another_reference() {
+        let err = error("[program.a]\ncommand = \"x ${A:-${B}}\"\n");
+        assert!(err.contains("a default cannot contain '$' or '{'"), "{err}");
+    }
+
+    #[test]
+    fn backoff_below_100ms_is_refused() {
+        let err = error("[program.a]\ncommand = \"x\"\nbackoff = 0\n");
+        assert!(
+            err.ends_with("program.a.backoff: expected at least 100ms (a shorter delay lets a crash loop spin)"),
+            "{err}"
+        );
     }
 }

@@ -91,6 +91,8 @@ pub struct Supervisor {
     handled: Vec<bool>,
     /// Whether rinit had any child left after the last reaping pass.
     children_left: bool,
+    /// The shutdown was asked for by a signal, not caused by a program.
+    external_stop: bool,
 }
 
 impl Supervisor {
@@ -118,11 +120,18 @@ impl Supervisor {
             stop_requests: 0,
             handled: vec![false; count],
             children_left: false,
+            external_stop: false,
         }
     }
 
     pub fn programs(&self) -> &[Program] {
         &self.programs
+    }
+
+    /// Whether a Spawn command may still be carried out: not once a shutdown has begun
+    /// (a Spawn queued in the same pass as the shutdown decision is dropped).
+    pub fn may_spawn(&self) -> bool {
+        self.phase == Phase::Running
     }
 
     pub fn program_by_pid(&self, pid: pid_t) -> Option<usize> {
@@ -329,6 +338,7 @@ impl Supervisor {
     }
 
     fn begin_shutdown(&mut self, reason: Reason, now: Instant, out: &mut Vec<Command>) {
+        self.external_stop = matches!(reason, Reason::Signal(_));
         self.phase = Phase::Stopping;
         self.deadline = now.checked_add(self.grace);
         for program in &mut self.programs {
@@ -344,18 +354,28 @@ impl Supervisor {
         // Pending restarts never happen now.
         for index in 0..self.programs.len() {
             if !self.programs[index].is_active() {
-                let actions = self.programs[index].stop(now);
+                let actions = self.programs[index].stop(now, None);
                 out.extend(self.translate(index, actions));
             }
         }
-        let highest_active = self
-            .levels
-            .iter()
-            .rposition(|level| level.iter().any(|&i| self.programs[i].is_active()));
-        match highest_active {
-            Some(level) => {
+        let active_levels: Vec<usize> = (0..self.levels.len())
+            .filter(|&l| self.levels[l].iter().any(|&i| self.programs[i].is_active()))
+            .collect();
+        match active_levels.last() {
+            Some(&level) => {
+                // Each level still to stop gets an equal share of the time left, so that
+                // a program ignoring its stop signal cannot leave the levels below it no
+                // time for a clean stop (they would only see the final SIGKILL).
+                // (The last level needs no cap: the global deadline is its limit.)
+                let cap = self
+                    .deadline
+                    .filter(|_| active_levels.len() > 1)
+                    .map(|deadline| {
+                        let left = deadline.saturating_duration_since(now);
+                        now + left / active_levels.len() as u32
+                    });
                 for index in self.levels[level].clone() {
-                    let actions = self.programs[index].stop(now);
+                    let actions = self.programs[index].stop(now, cap);
                     out.extend(self.translate(index, actions));
                 }
             }
@@ -373,11 +393,11 @@ impl Supervisor {
     }
 
     fn kill_everything(&mut self, reason: Reason, now: Instant, out: &mut Vec<Command>) {
-        if let Reason::GraceExpired | Reason::SecondSignal = reason {
-            // An external stop that had to be forced is not a clean stop.
-            if self.exit_code == 0 {
-                self.exit_code = 128 + libc::SIGKILL;
-            }
+        // An external stop that had to kill a program is not a clean stop. Leftover
+        // processes (Draining) never change the code, and a program that caused the
+        // shutdown keeps its own.
+        if self.external_stop && self.phase == Phase::Stopping {
+            self.exit_code = 128 + libc::SIGKILL;
         }
         self.phase = Phase::Killing;
         self.deadline = now.checked_add(KILL_WAIT);
@@ -524,9 +544,9 @@ mod tests {
             }
         })));
         // Highest priority first: only app (index 2) is signalled now.
-        assert_eq!(signals_sent(&out), [(2, libc::SIGTERM)]);
+        assert_eq!(signals_sent(&out), [(2, libc::SIGTERM), (2, libc::SIGCONT)]);
         let out = s.on_exit(2, ExitStatus::Signaled(libc::SIGTERM), now);
-        assert_eq!(signals_sent(&out), [(0, libc::SIGTERM)]);
+        assert_eq!(signals_sent(&out), [(0, libc::SIGTERM), (0, libc::SIGCONT)]);
         s.on_reaped(vec![], false, now);
         let out = s.on_exit(0, ExitStatus::Exited(0), now);
         assert_eq!(out.last(), Some(&Command::Exit(9)));
@@ -540,7 +560,7 @@ mod tests {
         spawn_all(&mut s, &out, t0);
         s.on_reaped(vec![], true, t0);
         let out = s.on_signal(libc::SIGTERM, t0);
-        assert_eq!(signals_sent(&out), [(0, libc::SIGTERM)]);
+        assert_eq!(signals_sent(&out), [(0, libc::SIGTERM), (0, libc::SIGCONT)]);
         assert_eq!(s.deadline(), Some(t0 + 8 * SEC));
         let out = s.on_exit(0, ExitStatus::Signaled(libc::SIGTERM), t0);
         assert_eq!(out.last(), Some(&Command::TerminateRest));
@@ -627,5 +647,89 @@ mod tests {
         spawn_all(&mut s, &out, t0);
         let out = s.on_reaped(vec![(0, ExitStatus::Exited(0))], false, t0);
         assert_eq!(out.last(), Some(&Command::Exit(0)));
+    }
+
+    #[test]
+    fn nothing_is_spawned_once_a_shutdown_has_begun() {
+        let mut s = supervisor(vec![program("a", 1), program("b", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        assert_eq!(spawns(&out), [0, 1]);
+        // a cannot even be started and has no retries: shutdown, before b's Spawn runs.
+        s.programs[0].spec.startretries = 0;
+        s.on_spawn_failed(0, 127, "cannot run 'a'".into(), t0);
+        assert!(!s.may_spawn());
+    }
+
+    #[test]
+    fn levels_share_the_grace_period_so_lower_ones_still_get_their_stop_signal() {
+        let mut db = program("db", 1);
+        db.stopwaitsecs = 60 * SEC;
+        let mut web = program("web", 2);
+        web.stopwaitsecs = 60 * SEC;
+        let mut s = supervisor(vec![db, web]);
+        let t0 = Instant::now();
+        let mut out = s.start(t0);
+        for _ in 0..2 {
+            spawn_all(&mut s, &out, t0);
+            out = s.on_timer(t0 + SEC);
+        }
+        s.on_signal(libc::SIGTERM, t0 + SEC);
+        // Two levels, 8 s left: web is SIGKILLed after 4 s, not after its 60 s.
+        let out = s.on_timer(t0 + 5 * SEC);
+        assert_eq!(signals_sent(&out), [(1, libc::SIGKILL)]);
+        let out = s.on_exit(1, ExitStatus::Signaled(libc::SIGKILL), t0 + 5 * SEC);
+        assert_eq!(signals_sent(&out), [(0, libc::SIGTERM), (0, libc::SIGCONT)]);
+    }
+
+    #[test]
+    fn leftovers_at_the_deadline_do_not_turn_a_clean_stop_into_137() {
+        let mut s = supervisor(vec![program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_signal(libc::SIGTERM, t0);
+        let out = s.on_reaped(vec![(0, ExitStatus::Exited(0))], true, t0);
+        assert_eq!(out.last(), Some(&Command::TerminateRest));
+        let out = s.on_timer(t0 + 8 * SEC);
+        assert!(out.contains(&Command::KillEverything));
+        let out = s.on_reaped(vec![], false, t0 + 8 * SEC);
+        assert_eq!(out.last(), Some(&Command::Exit(0)));
+    }
+
+    #[test]
+    fn a_program_caused_shutdown_keeps_its_code_even_when_forced() {
+        let mut job = program("job", 1);
+        job.startsecs = Duration::ZERO;
+        job.autorestart = Autorestart::Never;
+        let mut slow = program("slow", 2);
+        slow.startsecs = Duration::ZERO;
+        let mut s = supervisor(vec![job, slow]);
+        let t0 = Instant::now();
+        let mut out = s.start(t0);
+        for _ in 0..2 {
+            out = spawn_all(&mut s, &out, t0);
+        }
+        s.on_exit(0, ExitStatus::Exited(0), t0);
+        s.on_timer(t0 + 8 * SEC);
+        let out = s.on_reaped(
+            vec![(1, ExitStatus::Signaled(libc::SIGKILL))],
+            false,
+            t0 + 8 * SEC,
+        );
+        assert_eq!(out.last(), Some(&Command::Exit(0)));
+    }
+
+    #[test]
+    fn an_ignored_failure_lets_the_next_priority_start() {
+        let mut job = program("job", 1);
+        job.kind = Kind::Oneshot;
+        job.on_exit = OnExit::Ignore;
+        let mut s = supervisor(vec![job, program("web", 2)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        let out = s.on_exit(0, ExitStatus::Exited(1), t0);
+        assert_eq!(spawns(&out), [1]);
     }
 }

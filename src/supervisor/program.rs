@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use libc::{c_int, pid_t};
 
-use crate::config::{Autorestart, Kind, ProgramSpec};
+use crate::config::{Autorestart, Kind, OnExit, ProgramSpec};
 use crate::sys::reap::ExitStatus;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,7 +151,10 @@ impl Program {
         match self.state {
             State::Running => self.spec.kind == Kind::Service,
             State::Stopped => !self.spec.autostart,
-            _ => self.ending.is_some_and(|e| e.success),
+            // With on_exit = "ignore" a failure is accepted: the rest goes on.
+            _ => self
+                .ending
+                .is_some_and(|e| e.success || self.spec.on_exit == OnExit::Ignore),
         }
     }
 
@@ -203,8 +206,31 @@ impl Program {
     /// The program's process was reaped.
     pub fn on_exit(&mut self, status: ExitStatus, now: Instant) -> Vec<Action> {
         let pid = self.pid.take();
-        let stop_deadline = self.timer.take();
+        let timer = self.timer.take();
+        let stop_deadline = timer;
         let expected = self.spec.is_expected(status);
+        let mut actions = Vec::new();
+        if self.state == State::Starting
+            && self.spec.kind == Kind::Service
+            && timer.is_some_and(|t| now >= t)
+        {
+            // startsecs had elapsed when it exited; the timer just was not handled yet.
+            self.state = State::Running;
+            self.failed_starts = 0;
+            actions.push(Action::Notice(Notice::Running));
+        }
+        actions.extend(self.exit_from_state(status, expected, pid, stop_deadline, now));
+        actions
+    }
+
+    fn exit_from_state(
+        &mut self,
+        status: ExitStatus,
+        expected: bool,
+        pid: Option<pid_t>,
+        stop_deadline: Option<Instant>,
+        now: Instant,
+    ) -> Vec<Action> {
         match self.state {
             State::Stopping => {
                 self.state = State::Stopped;
@@ -237,11 +263,13 @@ impl Program {
             }
             State::Starting => {
                 let mut actions = vec![Action::Notice(Notice::Exited { status, expected })];
+                actions.extend(self.kill_rest_of_group(pid));
                 actions.extend(self.failed_start(status, now));
                 actions
             }
             State::Running => {
                 let mut actions = vec![Action::Notice(Notice::Exited { status, expected })];
+                actions.extend(self.kill_rest_of_group(pid));
                 self.state = State::Exited;
                 let restart = match self.spec.autorestart {
                     Autorestart::Always => true,
@@ -301,25 +329,49 @@ impl Program {
 
     /// Stop the program: `stopsignal`, then SIGKILL after `stopwaitsecs`. A pending
     /// restart is cancelled. No restart happens afterwards.
-    pub fn stop(&mut self, now: Instant) -> Vec<Action> {
+    /// `cap`: SIGKILL no later than this, even if `stopwaitsecs` is longer (the
+    /// supervisor shares the global grace period among the levels still to stop).
+    pub fn stop(&mut self, now: Instant, cap: Option<Instant>) -> Vec<Action> {
         self.no_restarts = true;
         match self.state {
             State::Starting | State::Running => {
                 self.state = State::Stopping;
-                self.timer = now.checked_add(self.spec.stopwaitsecs);
+                let own = now.checked_add(self.spec.stopwaitsecs);
+                self.timer = match (own, cap) {
+                    (Some(own), Some(cap)) => Some(own.min(cap)),
+                    (own, cap) => own.or(cap),
+                };
                 let sig = self.spec.stopsignal;
-                vec![
+                let group = self.spec.stopasgroup;
+                let mut actions = vec![
                     Action::Notice(Notice::Stopping { sig }),
-                    Action::Signal {
-                        sig,
-                        group: self.spec.stopasgroup,
-                    },
-                ]
+                    Action::Signal { sig, group },
+                ];
+                if sig != libc::SIGKILL && sig != libc::SIGCONT {
+                    // A stopped (SIGSTOP, Ctrl-Z) program could not act on it.
+                    actions.push(Action::Signal {
+                        sig: libc::SIGCONT,
+                        group,
+                    });
+                }
+                actions
             }
             State::Backoff | State::Exited if self.ending.is_none() => {
                 self.state = State::Stopped;
                 self.timer = None;
                 Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A service's process died on its own: what is left of its group (with
+    /// killasgroup) goes with it, so a restart does not pile up stale helpers holding
+    /// ports and files. (A oneshot may leave a daemon behind on purpose: not touched.)
+    fn kill_rest_of_group(&self, pid: Option<pid_t>) -> Vec<Action> {
+        match pid {
+            Some(pgid) if self.spec.killasgroup && self.spec.kind == Kind::Service => {
+                vec![Action::KillLingeringGroup { pgid }]
             }
             _ => Vec::new(),
         }
@@ -332,7 +384,9 @@ impl Program {
 
     fn failed_start(&mut self, status: ExitStatus, now: Instant) -> Vec<Action> {
         self.failed_starts += 1;
-        if self.failed_starts > self.spec.startretries || self.no_restarts {
+        let out_of_retries = self.failed_starts > self.spec.startretries;
+        // A oneshot is never retried, not even when it could not be started.
+        if out_of_retries || self.no_restarts || self.spec.kind == Kind::Oneshot {
             self.state = State::Fatal;
             self.ending = Some(Ending {
                 code: status.code(),
@@ -369,7 +423,6 @@ impl Program {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::OnExit;
 
     const SEC: Duration = Duration::from_secs(1);
 
@@ -586,7 +639,7 @@ mod tests {
         s.killasgroup = true;
         let mut p = spawned(s, t0);
         p.on_timer(t0 + SEC);
-        let actions = p.stop(t0 + 2 * SEC);
+        let actions = p.stop(t0 + 2 * SEC, None);
         assert!(actions.contains(&Action::Signal {
             sig: libc::SIGINT,
             group: false
@@ -611,7 +664,7 @@ mod tests {
         let t0 = Instant::now();
         let mut p = spawned(spec(), t0);
         p.on_timer(t0 + SEC);
-        p.stop(t0 + SEC);
+        p.stop(t0 + SEC, None);
         p.on_exit(ExitStatus::Exited(0), t0 + 2 * SEC);
         assert_eq!(p.state(), State::Stopped);
         assert!(
@@ -633,7 +686,7 @@ mod tests {
         let mut s = spec();
         s.killasgroup = false;
         let mut p = spawned(s, t0);
-        p.stop(t0);
+        p.stop(t0, None);
         p.on_exit(ExitStatus::Exited(0), t0);
         assert_eq!(p.timer(), None);
     }
@@ -644,7 +697,7 @@ mod tests {
         let mut p = spawned(spec(), t0);
         p.on_exit(ExitStatus::Exited(1), t0);
         assert_eq!(p.state(), State::Backoff);
-        assert!(p.stop(t0).is_empty());
+        assert!(p.stop(t0, None).is_empty());
         assert_eq!(p.state(), State::Stopped);
         assert_eq!(p.timer(), None);
     }
@@ -686,6 +739,66 @@ mod tests {
         s.autostart = false;
         s.on_exit = OnExit::Ignore;
         let p = Program::new(s);
+        assert!(p.lets_next_priority_start());
+    }
+
+    #[test]
+    fn a_oneshot_that_cannot_be_started_is_fatal_at_once() {
+        let mut s = spec();
+        s.kind = Kind::Oneshot;
+        let mut p = Program::new(s);
+        p.start();
+        p.on_spawn_failed(127, "cannot run".into(), Instant::now());
+        assert_eq!(p.state(), State::Fatal);
+    }
+
+    #[test]
+    fn stop_is_capped_and_continues_a_stopped_program() {
+        let t0 = Instant::now();
+        let mut p = spawned(spec(), t0);
+        let actions = p.stop(t0, Some(t0 + 3 * SEC));
+        assert_eq!(p.timer(), Some(t0 + 3 * SEC), "capped below stopwaitsecs");
+        assert!(actions.contains(&Action::Signal {
+            sig: libc::SIGCONT,
+            group: true
+        }));
+    }
+
+    #[test]
+    fn an_exit_after_startsecs_whose_timer_was_not_yet_handled_is_not_a_failed_start() {
+        let t0 = Instant::now();
+        let mut p = spawned(spec(), t0);
+        let actions = p.on_exit(ExitStatus::Exited(1), t0 + SEC);
+        assert!(notices(&actions).contains(&Notice::Running));
+        assert_eq!(p.state(), State::Exited, "not BACKOFF");
+    }
+
+    #[test]
+    fn a_crashed_service_takes_the_rest_of_its_group_with_it() {
+        let t0 = Instant::now();
+        let mut p = spawned(spec(), t0);
+        p.on_timer(t0 + SEC);
+        let actions = p.on_exit(ExitStatus::Exited(1), t0 + 2 * SEC);
+        assert!(actions.contains(&Action::KillLingeringGroup { pgid: 100 }));
+        let mut s = spec();
+        s.kind = Kind::Oneshot;
+        let mut p = spawned(s, t0);
+        let actions = p.on_exit(ExitStatus::Exited(0), t0);
+        assert!(
+            !actions
+                .iter()
+                .any(|a| matches!(a, Action::KillLingeringGroup { .. }))
+        );
+    }
+
+    #[test]
+    fn an_ignored_failure_opens_the_gate() {
+        let mut s = spec();
+        s.kind = Kind::Oneshot;
+        s.on_exit = OnExit::Ignore;
+        let t0 = Instant::now();
+        let mut p = spawned(s, t0);
+        p.on_exit(ExitStatus::Exited(1), t0);
         assert!(p.lets_next_priority_start());
     }
 }

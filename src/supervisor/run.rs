@@ -65,9 +65,6 @@ impl Driver {
             .iter()
             .filter_map(|&(pid, status)| Some((supervisor.program_by_pid(pid)?, status)))
             .collect();
-        if self.reaped.is_empty() && remaining == reap::Remaining::Some {
-            return Vec::new(); // nothing happened
-        }
         supervisor.on_reaped(exits, remaining == reap::Remaining::Some, now)
     }
 
@@ -77,6 +74,7 @@ impl Driver {
         let mut queue: VecDeque<Command> = commands.into();
         while let Some(command) = queue.pop_front() {
             match command {
+                Command::Spawn(_) if !supervisor.may_spawn() => {}
                 Command::Spawn(index) => {
                     let now = Instant::now();
                     let more = match spawn_program(supervisor, index) {

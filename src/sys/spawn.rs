@@ -46,6 +46,8 @@ impl<'a> SpawnRequest<'a> {
 pub struct SpawnError {
     pub program: String,
     pub error: std::io::Error,
+    /// What failed, when it was not running the program itself.
+    pub step: Option<String>,
 }
 
 impl SpawnError {
@@ -65,7 +67,10 @@ impl std::fmt::Display for SpawnError {
             Some(errno) => nix::errno::Errno::from_raw(errno).desc().to_string(),
             None => self.error.to_string(),
         };
-        write!(f, "cannot run '{}': {}", self.program, reason)
+        match &self.step {
+            Some(step) => write!(f, "{step}: {reason}"),
+            None => write!(f, "cannot run '{}': {}", self.program, reason),
+        }
     }
 }
 
@@ -79,6 +84,7 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
             return Err(SpawnError {
                 program: String::new(),
                 error: std::io::Error::from_raw_os_error(libc::ENOENT),
+                step: None,
             });
         }
     };
@@ -92,7 +98,25 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
     let new_session = request.new_session;
     let umask = request.umask;
     // Prepared before fork: the child must not allocate.
-    let user = request.user.map(|u| {
+    let usable = |dir: &Path| match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(std::io::Error::from_raw_os_error(libc::ENOTDIR)),
+        Err(error) => Err(error),
+    };
+    if let Some(directory) = request.directory
+        && let Err(error) = usable(directory)
+    {
+        // Checked here so the message names the directory, not the program.
+        return Err(SpawnError {
+            program: program.to_string_lossy().into_owned(),
+            error,
+            step: Some(format!("cannot use directory '{}'", directory.display())),
+        });
+    }
+    // SAFETY: getuid and getgid cannot fail. Already that user (Kubernetes runAsUser):
+    // no switch, which would need privileges rinit may not have.
+    let already = |u: &RunAs| unsafe { libc::getuid() == u.uid && libc::getgid() == u.gid };
+    let user = request.user.filter(|u| !already(u)).map(|u| {
         (
             u.uid,
             u.gid,
@@ -144,6 +168,7 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
         Err(error) => Err(SpawnError {
             program: program.to_string_lossy().into_owned(),
             error,
+            step: None,
         }),
     }
 }
@@ -156,6 +181,7 @@ mod tests {
         SpawnError {
             program: "foo".into(),
             error: std::io::Error::from_raw_os_error(errno),
+            step: None,
         }
     }
 
@@ -164,6 +190,17 @@ mod tests {
         assert_eq!(error(libc::ENOENT).exit_code(), 127);
         assert_eq!(error(libc::EACCES).exit_code(), 126);
         assert_eq!(error(libc::ENOEXEC).exit_code(), 126);
+    }
+
+    #[test]
+    fn message_names_the_failing_step() {
+        let mut err = error(libc::ENOENT);
+        err.step = Some("cannot use directory '/srv'".into());
+        assert_eq!(
+            err.to_string(),
+            "cannot use directory '/srv': No such file or directory"
+        );
+        assert_eq!(err.exit_code(), 127);
     }
 
     #[test]
