@@ -54,7 +54,31 @@ environment = {{ GREETING = "hello", HOME_IS = "${{HOME:-unset}}" }}
     assert_eq!(lines[3], "/tmp");
     assert_eq!(lines[4], "0027");
     assert_eq!(lines[5], format!("hello {home}"));
-    assert_eq!(lines[6], lines[7], "the program leads its own session: {out:?}");
+    assert_eq!(
+        lines[6], lines[7],
+        "the program leads its own session: {out:?}"
+    );
     assert_eq!(lines[8], "SigBlk:\t0000000000000000", "{out:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_missing_directory_is_named_and_the_program_goes_fatal() {
+    let config = r#"
+[program.probe]
+command = "true"
+directory = "/nonexistent-rinit-dir"
+startretries = 0
+"#;
+    let (dir, path) = write_config(config);
+    let out = common::run(Mode::Subreaper, &["-c", &path]);
+    assert_eq!(out.code, 127, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            &"rinit: probe: cannot use directory '/nonexistent-rinit-dir': No such file or directory"
+                .to_string()
+        ),
+        "{out:?}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
