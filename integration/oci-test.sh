@@ -144,7 +144,7 @@ command = "testprog sleep"'
   oci_stop "$DIR" "$ID" 10
   check "clean docker stop exits 0, got $OCI_RC" '[ "$OCI_RC" = 0 ]' &&
     check "web stops before db" \
-      "grep -n 'stopping' '$DIR/stderr' | cut -d: -f3 | tr -d ' ' | tr '\n' ' ' | grep -qx 'web db '"
+      "sed -n 's/.*| \\([a-z]*\\): stopping.*/\\1/p' '$DIR/stderr' | tr '\n' ' ' | grep -qx 'web db '"
 }
 
 case_supervise_fatal_exit_code() {

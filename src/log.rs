@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
@@ -17,10 +18,33 @@ pub fn verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)
 }
 
-/// Writes `rinit: MESSAGE\n` to stderr in one write, so it is not torn by programs
-/// sharing the same stderr.
+type SharedMux = Arc<Mutex<crate::output::mux::Mux>>;
+
+/// Set while rinit supervises programs: its lines then go through the output mux, in
+/// the programs' format, and never block.
+static MUX: Mutex<Option<SharedMux>> = Mutex::new(None);
+
+pub fn set_mux(mux: SharedMux) {
+    *MUX.lock().unwrap_or_else(|p| p.into_inner()) = Some(mux);
+}
+
+/// Stops routing lines through the mux (before it is flushed for the last time).
+pub fn take_mux() -> Option<SharedMux> {
+    MUX.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+/// Writes one of rinit's lines: through the mux when supervising, else `rinit: MESSAGE`
+/// to stderr in one write, so it is not torn by programs sharing the same stderr.
 pub fn write_line(args: std::fmt::Arguments<'_>) {
-    let line = format!("rinit: {args}\n");
+    let text = args.to_string();
+    let mux = MUX.lock().ok().and_then(|guard| guard.clone());
+    if let Some(mux) = mux
+        && let Ok(mux) = mux.try_lock()
+    {
+        mux.own_line(&text);
+        return;
+    }
+    let line = format!("rinit: {text}\n");
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 

@@ -5,6 +5,7 @@ mod log;
 mod cleanup;
 mod cli;
 mod config;
+mod output;
 mod reactor;
 mod single;
 mod supervisor;

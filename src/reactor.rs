@@ -2,6 +2,7 @@
 //! nearest deadline. With no deadline it sleeps until a signal arrives, so an idle rinit
 //! makes no wakeups at all. (`ppoll` for its nanosecond timeout; the mask stays as is.)
 
+use std::os::fd::RawFd;
 use std::time::Instant;
 
 use libc::c_int;
@@ -11,6 +12,16 @@ use crate::sys::signals::SignalFd;
 pub struct Reactor {
     signals: SignalFd,
     pending: Vec<c_int>,
+    pollfds: Vec<libc::pollfd>,
+    readable: Vec<RawFd>,
+}
+
+/// What woke the reactor.
+pub struct Wake<'a> {
+    /// Signals received, in order.
+    pub signals: &'a [c_int],
+    /// Watched fds that are readable, or at end of file or in error (a read will say).
+    pub readable: &'a [RawFd],
 }
 
 impl Reactor {
@@ -18,25 +29,38 @@ impl Reactor {
         Reactor {
             signals,
             pending: Vec::new(),
+            pollfds: Vec::new(),
+            readable: Vec::new(),
         }
     }
 
-    /// Sleeps until a signal arrives or `deadline` passes, then returns the signals
-    /// received, in order (possibly none, on timeout).
-    pub fn wait(&mut self, deadline: Option<Instant>) -> &[c_int] {
+    /// Sleeps until a signal arrives, one of `watch` becomes readable, or `deadline`
+    /// passes (possibly returning nothing, on timeout).
+    pub fn wait(&mut self, deadline: Option<Instant>, watch: &[RawFd]) -> Wake<'_> {
         self.pending.clear();
+        self.readable.clear();
         let timeout = deadline.map(|d| timespec_until(d, Instant::now()));
         let timeout_ptr = timeout
             .as_ref()
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        let mut fds = [libc::pollfd {
-            fd: self.signals.fd(),
+        self.pollfds.clear();
+        let poll_in = |fd| libc::pollfd {
+            fd,
             events: libc::POLLIN,
             revents: 0,
-        }];
-        // SAFETY: fds is a live array of one pollfd; timeout is valid or null; a null
-        // mask leaves the signal mask unchanged.
-        let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), 1, timeout_ptr, std::ptr::null()) };
+        };
+        self.pollfds.push(poll_in(self.signals.fd()));
+        self.pollfds.extend(watch.iter().map(|&fd| poll_in(fd)));
+        // SAFETY: pollfds is a live array of that many pollfd; timeout is valid or null;
+        // a null mask leaves the signal mask unchanged.
+        let rc = unsafe {
+            libc::ppoll(
+                self.pollfds.as_mut_ptr(),
+                self.pollfds.len() as libc::nfds_t,
+                timeout_ptr,
+                std::ptr::null(),
+            )
+        };
         if rc < 0 {
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EINTR) {
@@ -45,9 +69,20 @@ impl Reactor {
                 crate::warn!("ppoll failed: {err}; retrying in 10ms");
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
+        } else if rc > 0 {
+            let ready = libc::POLLIN | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL;
+            self.readable.extend(
+                self.pollfds[1..]
+                    .iter()
+                    .filter(|p| p.revents & ready != 0)
+                    .map(|p| p.fd),
+            );
         }
         self.signals.drain(&mut self.pending);
-        &self.pending
+        Wake {
+            signals: &self.pending,
+            readable: &self.readable,
+        }
     }
 }
 

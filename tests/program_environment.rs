@@ -32,6 +32,9 @@ fn program_runs_as_configured() {
                   ps -o sid= -p $$$$ | tr -d ' '; echo $$$$; grep SigBlk /proc/$$$$/status";
     let config = format!(
         r#"
+[rinit]
+log_prefix = ""  # the program's lines exactly as it wrote them
+
 [program.probe]
 command = ["sh", "-c", '''{script}''']
 user = "nobody"
@@ -74,10 +77,9 @@ startretries = 0
     let out = common::run(Mode::Subreaper, &["-c", &path]);
     assert_eq!(out.code, 127, "{out:?}");
     assert!(
-        out.stderr.contains(
-            &"rinit: probe: cannot use directory '/nonexistent-rinit-dir': No such file or directory"
-                .to_string()
-        ),
+        out.stderr.iter().any(|l| l.ends_with(
+            "| probe: cannot use directory '/nonexistent-rinit-dir': No such file or directory"
+        )),
         "{out:?}"
     );
     let _ = std::fs::remove_dir_all(dir);

@@ -148,6 +148,7 @@ mod tests {
             source: PathBuf::from("/etc/rinit.toml"),
             grace: Duration::from_secs(8),
             programs: vec![migrate, web],
+            output: Default::default(),
         };
         let text = describe(&plan);
         assert!(text.starts_with("/etc/rinit.toml: OK\ngrace: 8s"), "{text}");

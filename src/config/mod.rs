@@ -46,6 +46,55 @@ pub struct Plan {
     pub grace: Duration,
     /// Programs sorted by (priority, name): the start order.
     pub programs: Vec<ProgramSpec>,
+    /// How the programs' output lines (and rinit's own) look.
+    pub output: OutputSpec,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `PREFIX LINE`.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    /// Colour the prefix when the destination is a terminal and `NO_COLOR` is unset.
+    Auto,
+    Always,
+    Never,
+}
+
+/// `[rinit] log_*`: the format of every line rinit writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub format: LogFormat,
+    /// The text-format prefix template (see `output::format::Style`).
+    pub prefix: String,
+    pub timestamps: bool,
+    pub color: Color,
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        OutputSpec {
+            format: LogFormat::Text,
+            prefix: crate::output::format::DEFAULT_PREFIX.to_string(),
+            timestamps: false,
+            color: Color::Auto,
+        }
+    }
+}
+
+/// Where a program's stdout and stderr go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgramOutput {
+    /// Through pipes read by rinit: whole lines, prefixed, never blocking rinit.
+    Prefixed,
+    /// rinit's own stdout and stderr, as they are: no pipe, no prefix (for programs that
+    /// want a terminal, or zero overhead).
+    Inherit,
 }
 
 /// What to do when a program has ended and will not be restarted (it exited and its
@@ -126,6 +175,11 @@ pub struct ProgramSpec {
     pub environment: Vec<(String, String)>,
     pub on_exit: OnExit,
     pub backoff: Backoff,
+    pub output: ProgramOutput,
+    /// The program's stderr goes into its stdout stream (supervisord's `redirect_stderr`).
+    pub redirect_stderr: bool,
+    /// This program's own prefix template, instead of `[rinit] log_prefix`.
+    pub prefix: Option<String>,
 }
 
 impl ProgramSpec {
@@ -155,6 +209,9 @@ impl ProgramSpec {
                 max: Duration::from_secs(30),
                 reset_after: Duration::from_secs(60),
             },
+            output: ProgramOutput::Prefixed,
+            redirect_stderr: false,
+            prefix: None,
         }
     }
 

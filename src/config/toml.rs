@@ -17,7 +17,10 @@ use libc::c_int;
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
-use super::{Autorestart, Backoff, DEFAULT_GRACE, Kind, OnExit, Plan, ProgramSpec, RunAs};
+use super::{
+    Autorestart, Backoff, Color, DEFAULT_GRACE, Kind, LogFormat, OnExit, OutputSpec, Plan,
+    ProgramOutput, ProgramSpec, RunAs,
+};
 use crate::sys::signals;
 
 /// Reads and validates a TOML configuration file.
@@ -131,7 +134,13 @@ type Value<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
 
 const TOP_KEYS: &[&str] = &["rinit", "program"];
-const RINIT_KEYS: &[&str] = &["grace"];
+const RINIT_KEYS: &[&str] = &[
+    "grace",
+    "log_format",
+    "log_prefix",
+    "log_timestamps",
+    "log_color",
+];
 const PROGRAM_KEYS: &[&str] = &[
     "command",
     "priority",
@@ -153,6 +162,9 @@ const PROGRAM_KEYS: &[&str] = &[
     "backoff",
     "backoff_max",
     "backoff_reset",
+    "output",
+    "redirect_stderr",
+    "log_prefix",
 ];
 
 /// The shortest restart delay: a crash-looping program with `startsecs = 0` is never
@@ -227,11 +239,42 @@ impl Reader<'_> {
     fn plan(&self, document: &DeTable) -> Result<Plan, ConfigError> {
         self.check_keys(document, "", TOP_KEYS)?;
         let mut grace = DEFAULT_GRACE;
+        let mut output = OutputSpec::default();
         if let Some(rinit) = document.get("rinit") {
             let table = self.table(rinit, "rinit", "a table ([rinit])")?;
             self.check_keys(table, "rinit", RINIT_KEYS)?;
             if let Some(value) = table.get("grace") {
                 grace = self.duration(value, "rinit.grace")?;
+            }
+            if let Some(value) = table.get("log_format") {
+                output.format = match self.string(value, "rinit.log_format")?.as_str() {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    _ => {
+                        return Err(self.expected(
+                            value,
+                            "rinit.log_format",
+                            "\"text\" or \"json\"",
+                        ));
+                    }
+                };
+            }
+            if let Some(value) = table.get("log_prefix") {
+                output.prefix = self.string(value, "rinit.log_prefix")?;
+            }
+            if let Some(value) = table.get("log_timestamps") {
+                output.timestamps = self.boolean(value, "rinit.log_timestamps")?;
+            }
+            if let Some(value) = table.get("log_color") {
+                output.color = match self.string(value, "rinit.log_color")?.as_str() {
+                    "auto" => Color::Auto,
+                    "always" => Color::Always,
+                    "never" => Color::Never,
+                    _ => {
+                        let expected = "\"auto\", \"always\" or \"never\"";
+                        return Err(self.expected(value, "rinit.log_color", expected));
+                    }
+                };
             }
         }
         let mut programs = Vec::new();
@@ -255,6 +298,7 @@ impl Reader<'_> {
             source: self.path.to_path_buf(),
             grace,
             programs,
+            output,
         })
     }
 
@@ -322,6 +366,15 @@ impl Reader<'_> {
                         _ => return Err(self.expected(value, key, "\"service\" or \"oneshot\"")),
                     }
                 }
+                "output" => {
+                    spec.output = match self.string(value, key)?.as_str() {
+                        "prefixed" => ProgramOutput::Prefixed,
+                        "inherit" => ProgramOutput::Inherit,
+                        _ => return Err(self.expected(value, key, "\"prefixed\" or \"inherit\"")),
+                    }
+                }
+                "redirect_stderr" => spec.redirect_stderr = self.boolean(value, key)?,
+                "log_prefix" => spec.prefix = Some(self.string(value, key)?),
                 "on_exit" => {
                     spec.on_exit = match self.string(value, key)?.as_str() {
                         "shutdown" => OnExit::Shutdown,
@@ -886,6 +939,7 @@ priority = 1
                 source: PATH.into(),
                 grace: Duration::from_secs(5),
                 programs: vec![migrate, web],
+                output: Default::default(),
             }
         );
     }
@@ -899,6 +953,7 @@ priority = 1
                 source: PATH.into(),
                 grace: DEFAULT_GRACE,
                 programs: vec![ProgramSpec::with_defaults("app", argv(&["/bin/app"]))],
+                output: Default::default(),
             }
         );
     }

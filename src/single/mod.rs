@@ -54,7 +54,7 @@ pub fn run(options: Options, reactor: &mut Reactor) -> i32 {
     }
     loop {
         let deadline = driver.policy.deadline();
-        let received: Vec<c_int> = reactor.wait(deadline).to_vec();
+        let received: Vec<c_int> = reactor.wait(deadline, &[]).signals.to_vec();
         let now = Instant::now();
         let mut exit = None;
         for sig in received {

@@ -426,6 +426,7 @@ mod tests {
             source: PathBuf::from("test.toml"),
             grace: 8 * SEC,
             programs,
+            output: Default::default(),
         })
     }
 

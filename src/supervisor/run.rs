@@ -9,26 +9,70 @@ use libc::c_int;
 
 use super::program::Notice;
 use super::{Command, Reason, Supervisor};
+use std::os::fd::AsFd;
+
 use crate::cleanup;
-use crate::config::Plan;
+use crate::config::{Color, LogFormat, Plan, ProgramOutput};
+use crate::output::format::{Stream, Style};
+use crate::output::mux::{Dest, Mux};
 use crate::reactor::Reactor;
 use crate::sys::{reap, signals, spawn, tree};
 
 /// Runs the plan's programs until the supervisor decides to exit; returns the exit code.
 pub fn run(plan: Plan, reactor: &mut Reactor) -> i32 {
+    let code = supervise(plan, reactor);
+    // Every program's pipes to their end, every line written: lossless, but bounded,
+    // since a stalled reader of rinit's stdout must not keep a stopped container alive.
+    if let Some(mux) = crate::log::take_mux() {
+        mux.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish(Instant::now() + FINAL_FLUSH);
+    }
+    code
+}
+
+/// How long rinit may take, once everything has stopped, to write the last lines.
+const FINAL_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn supervise(plan: Plan, reactor: &mut Reactor) -> i32 {
     let grace = plan.grace;
+    let styles = Styles::new(&plan);
+    let names: Vec<&str> = plan.programs.iter().map(|p| p.name.as_str()).collect();
+    let mux = match Mux::new(&names, styles.own.clone()) {
+        Ok(mux) => std::sync::Arc::new(std::sync::Mutex::new(mux)),
+        Err(err) => {
+            crate::warn!("cannot start the output threads: {err}");
+            return 1;
+        }
+    };
+    crate::log::set_mux(mux.clone());
     let mut supervisor = Supervisor::new(plan);
     let mut driver = Driver {
         grace,
         reaped: Vec::new(),
+        mux,
+        styles,
+        watch: Vec::new(),
     };
     let commands = supervisor.start(Instant::now());
     if let Some(code) = driver.perform(&mut supervisor, commands) {
         return code;
     }
     loop {
-        let received: Vec<c_int> = reactor.wait(supervisor.deadline()).to_vec();
+        let mut watch = std::mem::take(&mut driver.watch);
+        watch.clear();
+        driver.lock().watch(&mut watch);
+        let wake = reactor.wait(supervisor.deadline(), &watch);
+        let received: Vec<c_int> = wake.signals.to_vec();
+        let readable: Vec<std::os::fd::RawFd> = wake.readable.to_vec();
+        driver.watch = watch;
         let now = Instant::now();
+        {
+            let mut mux = driver.lock();
+            for fd in readable {
+                mux.on_readable(fd);
+            }
+        }
         for sig in received {
             if sig == libc::SIGCHLD {
                 continue; // reaping happens after every wake, below
@@ -51,12 +95,56 @@ pub fn run(plan: Plan, reactor: &mut Reactor) -> i32 {
     }
 }
 
+/// The line styles: per program and destination, and rinit's own.
+struct Styles {
+    spec: crate::config::OutputSpec,
+    own: Style,
+}
+
+impl Styles {
+    fn new(plan: &Plan) -> Self {
+        let spec = plan.output.clone();
+        let own = style_for(&spec, None, Dest::Stderr);
+        Styles { spec, own }
+    }
+}
+
+/// The style of lines going to `dest`: colour only where it is wanted and possible.
+fn style_for(spec: &crate::config::OutputSpec, prefix: Option<&str>, dest: Dest) -> Style {
+    match spec.format {
+        LogFormat::Json => Style::Json,
+        LogFormat::Text => {
+            let fd = if dest == Dest::Stdout { 1 } else { 2 };
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            // SAFETY: isatty only queries the fd.
+            let tty = unsafe { libc::isatty(fd) } == 1;
+            let color = match spec.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => tty && !no_color,
+            };
+            Style::Text {
+                prefix: prefix.unwrap_or(&spec.prefix).to_string(),
+                timestamps: spec.timestamps,
+                color,
+            }
+        }
+    }
+}
+
 struct Driver {
     grace: std::time::Duration,
     reaped: Vec<(libc::pid_t, reap::ExitStatus)>,
+    mux: std::sync::Arc<std::sync::Mutex<Mux>>,
+    styles: Styles,
+    watch: Vec<std::os::fd::RawFd>,
 }
 
 impl Driver {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Mux> {
+        self.mux.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn reap(&mut self, supervisor: &mut Supervisor, now: Instant) -> Vec<Command> {
         self.reaped.clear();
         let remaining = reap::reap_all(&mut self.reaped);
@@ -65,6 +153,11 @@ impl Driver {
             .iter()
             .filter_map(|&(pid, status)| Some((supervisor.program_by_pid(pid)?, status)))
             .collect();
+        // What a program wrote before it exited is in its pipes: read it now, so its
+        // last lines come before the news of its exit.
+        for &(index, _) in &exits {
+            self.lock().drain_program(index);
+        }
         supervisor.on_reaped(exits, remaining == reap::Remaining::Some, now)
     }
 
@@ -77,7 +170,7 @@ impl Driver {
                 Command::Spawn(_) if !supervisor.may_spawn() => {}
                 Command::Spawn(index) => {
                     let now = Instant::now();
-                    let more = match spawn_program(supervisor, index) {
+                    let more = match self.spawn_program(supervisor, index) {
                         Ok(pid) => supervisor.on_spawned(index, pid, now),
                         Err(err) => {
                             supervisor.on_spawn_failed(index, err.exit_code(), err.to_string(), now)
@@ -154,19 +247,85 @@ impl Driver {
     }
 }
 
-fn spawn_program(supervisor: &Supervisor, index: usize) -> Result<libc::pid_t, spawn::SpawnError> {
-    let spec = &supervisor.programs()[index].spec;
-    let argv: Vec<OsString> = spec.command.iter().map(OsString::from).collect();
-    let request = spawn::SpawnRequest {
-        argv: &argv,
-        terminal: None,
-        new_session: true,
-        env: &spec.environment,
-        directory: spec.directory.as_deref(),
-        user: spec.user.as_ref(),
-        umask: spec.umask,
-    };
-    spawn::spawn(&request)
+impl Driver {
+    /// Spawns a program with pipes for its output (unless it inherits rinit's) and hands
+    /// their read ends to the mux.
+    fn spawn_program(
+        &self,
+        supervisor: &Supervisor,
+        index: usize,
+    ) -> Result<libc::pid_t, spawn::SpawnError> {
+        let spec = &supervisor.programs()[index].spec;
+        let argv: Vec<OsString> = spec.command.iter().map(OsString::from).collect();
+        let pipes = match spec.output {
+            ProgramOutput::Inherit => None,
+            ProgramOutput::Prefixed => {
+                Some(self.pipes(spec).map_err(|error| spawn::SpawnError {
+                    program: spec.command.first().cloned().unwrap_or_default(),
+                    error,
+                    step: Some("cannot create the output pipes".into()),
+                })?)
+            }
+        };
+        let request = spawn::SpawnRequest {
+            argv: &argv,
+            terminal: None,
+            new_session: true,
+            env: &spec.environment,
+            directory: spec.directory.as_deref(),
+            user: spec.user.as_ref(),
+            umask: spec.umask,
+            stdout: pipes.as_ref().map(|p| p.stdout.1.as_fd()),
+            stderr: pipes.as_ref().map(|p| match &p.stderr {
+                Some((_, writer)) => writer.as_fd(),
+                None => p.stdout.1.as_fd(),
+            }),
+        };
+        let pid = spawn::spawn(&request)?;
+        // The write ends now belong to the child alone (ours close here), so its exit
+        // (and its children's) brings EOF.
+        if let Some(pipes) = pipes {
+            let mut mux = self.lock();
+            let stdout_style = style_for(&self.styles.spec, spec.prefix.as_deref(), Dest::Stdout);
+            let (reader, _) = pipes.stdout;
+            mux.add(
+                index,
+                &spec.name,
+                Stream::Stdout,
+                Dest::Stdout,
+                stdout_style,
+                reader.into(),
+            );
+            if let Some((reader, _)) = pipes.stderr {
+                let style = style_for(&self.styles.spec, spec.prefix.as_deref(), Dest::Stderr);
+                mux.add(
+                    index,
+                    &spec.name,
+                    Stream::Stderr,
+                    Dest::Stderr,
+                    style,
+                    reader.into(),
+                );
+            }
+        }
+        Ok(pid)
+    }
+
+    fn pipes(&self, spec: &crate::config::ProgramSpec) -> std::io::Result<Pipes> {
+        let stdout = os_pipe::pipe()?;
+        let stderr = if spec.redirect_stderr {
+            None
+        } else {
+            Some(os_pipe::pipe()?)
+        };
+        Ok(Pipes { stdout, stderr })
+    }
+}
+
+/// A program's output pipes, (read end, write end); no stderr pipe with redirect_stderr.
+struct Pipes {
+    stdout: (os_pipe::PipeReader, os_pipe::PipeWriter),
+    stderr: Option<(os_pipe::PipeReader, os_pipe::PipeWriter)>,
 }
 
 fn signal_program(supervisor: &Supervisor, index: usize, sig: c_int, group: bool) {

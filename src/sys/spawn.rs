@@ -2,6 +2,7 @@
 //! user, directory, umask and environment.
 
 use std::ffi::OsString;
+use std::os::fd::BorrowedFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
@@ -24,6 +25,9 @@ pub struct SpawnRequest<'a> {
     pub directory: Option<&'a Path>,
     pub user: Option<&'a RunAs>,
     pub umask: Option<u32>,
+    /// The child's stdout and stderr; rinit's own when None.
+    pub stdout: Option<BorrowedFd<'a>>,
+    pub stderr: Option<BorrowedFd<'a>>,
 }
 
 impl<'a> SpawnRequest<'a> {
@@ -37,6 +41,8 @@ impl<'a> SpawnRequest<'a> {
             directory: None,
             user: None,
             umask: None,
+            stdout: None,
+            stderr: None,
         }
     }
 }
@@ -91,6 +97,18 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
     let mut command = Command::new(program);
     command.args(args);
     command.envs(request.env.iter().map(|(k, v)| (k, v)));
+    let as_stdio = |fd: BorrowedFd<'_>| fd.try_clone_to_owned().map(std::process::Stdio::from);
+    let stdio_error = |error| SpawnError {
+        program: program.to_string_lossy().into_owned(),
+        error,
+        step: Some("cannot set up the output pipes".into()),
+    };
+    if let Some(fd) = request.stdout {
+        command.stdout(as_stdio(fd).map_err(stdio_error)?);
+    }
+    if let Some(fd) = request.stderr {
+        command.stderr(as_stdio(fd).map_err(stdio_error)?);
+    }
     if let Some(directory) = request.directory {
         command.current_dir(directory);
     }

@@ -1,0 +1,4 @@
+pub mod format;
+pub mod lines;
+pub mod mux;
+pub mod writer;

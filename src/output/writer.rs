@@ -1,0 +1,195 @@
+//! A thread that writes whole lines to one of rinit's own fds (stdout or stderr), fed by
+//! a bounded queue, so a slow or stalled reader of rinit's output never blocks the
+//! reactor. rinit's fds stay blocking: their file description is shared with programs
+//! that inherit it, and O_NONBLOCK would leak to them.
+
+use std::collections::VecDeque;
+use std::os::fd::RawFd;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// Lines are batched into one write up to this size: a pipe write of at most PIPE_BUF
+/// bytes is atomic, so batched lines cannot be torn by another writer of the same pipe.
+const BATCH: usize = 4096;
+
+struct State {
+    queue: VecDeque<Vec<u8>>,
+    /// Bytes queued plus bytes being written.
+    bytes: usize,
+    /// The reactor stopped reading programs' pipes because the queue was full; wake it
+    /// when there is room again.
+    reactor_waits: bool,
+    /// The fd is gone (EPIPE, or another error): lines are dropped from now on.
+    broken: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled when lines are queued.
+    work: Condvar,
+    /// Signalled when the queue becomes empty.
+    drained: Condvar,
+    limit: usize,
+    fd: RawFd,
+    /// Written to (one byte) to wake the reactor when room frees up.
+    wake_fd: RawFd,
+    name: &'static str,
+}
+
+pub struct Writer {
+    shared: Arc<Shared>,
+}
+
+impl Writer {
+    /// Starts the thread writing to `fd`. `limit`: queued bytes beyond which
+    /// [`Writer::has_room`] says no. `wake_fd`: a non-blocking pipe the reactor polls.
+    pub fn spawn(
+        fd: RawFd,
+        name: &'static str,
+        limit: usize,
+        wake_fd: RawFd,
+    ) -> std::io::Result<Writer> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                bytes: 0,
+                reactor_waits: false,
+                broken: false,
+            }),
+            work: Condvar::new(),
+            drained: Condvar::new(),
+            limit,
+            fd,
+            wake_fd,
+            name,
+        });
+        let for_thread = shared.clone();
+        std::thread::Builder::new()
+            .name(format!("rinit-{name}"))
+            .spawn(move || write_loop(&for_thread))?;
+        Ok(Writer { shared })
+    }
+
+    /// Whether the reactor may read more program output for this destination. When not,
+    /// the writer wakes the reactor once the queue has drained to half the limit.
+    pub fn has_room(&self) -> bool {
+        let mut state = lock(&self.shared.state);
+        let room = state.bytes < self.shared.limit;
+        if !room {
+            state.reactor_waits = true;
+        }
+        room
+    }
+
+    /// Queues formatted lines (one or more, each ending in a newline). Never blocks;
+    /// callers check [`Writer::has_room`] before reading more input.
+    pub fn push(&self, lines: Vec<u8>) {
+        if lines.is_empty() {
+            return;
+        }
+        let mut state = lock(&self.shared.state);
+        if state.broken {
+            return;
+        }
+        state.bytes += lines.len();
+        state.queue.push_back(lines);
+        self.shared.work.notify_one();
+    }
+
+    /// Waits until everything queued is written, or `deadline`. Returns whether it was.
+    pub fn flush(&self, deadline: Instant) -> bool {
+        let mut state = lock(&self.shared.state);
+        while state.bytes > 0 && !state.broken {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = match self.shared.drained.wait_timeout(state, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        true
+    }
+}
+
+/// Locks, ignoring poisoning: the writer thread never panics while holding the lock,
+/// and PID 1 must not stop because some thread did.
+fn lock(mutex: &Mutex<State>) -> MutexGuard<'_, State> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write_loop(shared: &Shared) {
+    let mut batch: Vec<u8> = Vec::with_capacity(BATCH);
+    loop {
+        {
+            let mut state = lock(&shared.state);
+            while state.queue.is_empty() {
+                state = match shared.work.wait(state) {
+                    Ok(guard) => guard,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+            }
+            batch.clear();
+            while let Some(next) = state.queue.front() {
+                if !batch.is_empty() && batch.len() + next.len() > BATCH {
+                    break;
+                }
+                if let Some(next) = state.queue.pop_front() {
+                    batch.extend_from_slice(&next);
+                }
+            }
+        }
+        let written = write_all(shared.fd, &batch);
+        let mut state = lock(&shared.state);
+        state.bytes = state.bytes.saturating_sub(batch.len());
+        if let Err(err) = written
+            && !state.broken
+        {
+            state.broken = true;
+            state.queue.clear();
+            state.bytes = 0;
+            drop(state);
+            report_broken(shared, &err);
+            state = lock(&shared.state);
+        }
+        if state.reactor_waits && state.bytes <= shared.limit / 2 {
+            state.reactor_waits = false;
+            // SAFETY: one byte to a non-blocking pipe; if it is full the reactor is
+            // already due to wake.
+            unsafe { libc::write(shared.wake_fd, [1u8].as_ptr().cast(), 1) };
+        }
+        if state.bytes == 0 {
+            shared.drained.notify_all();
+        }
+    }
+}
+
+fn write_all(fd: RawFd, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: writing from a live buffer of the given length.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}
+
+/// Said once, on rinit's stderr directly (if stdout broke, stderr may still work).
+fn report_broken(shared: &Shared, err: &std::io::Error) {
+    if shared.fd != 2 {
+        let line = format!(
+            "rinit: cannot write to {} ({err}); its output is dropped from now on, supervision goes on\n",
+            shared.name
+        );
+        let _ = write_all(2, line.as_bytes());
+    }
+}
