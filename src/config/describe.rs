@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::{Autorestart, Kind, OnExit, Plan, ProgramSpec};
+use super::{Autorestart, Color, Kind, LogFormat, OnExit, Plan, ProgramOutput, ProgramSpec};
 use crate::sys::signals;
 
 fn duration(d: Duration) -> String {
@@ -20,6 +20,25 @@ pub fn describe(plan: &Plan) -> String {
         "grace: {} (whole shutdown, then SIGKILL)",
         duration(plan.grace)
     );
+    let output = &plan.output;
+    let format = match output.format {
+        LogFormat::Json => "json lines".to_string(),
+        LogFormat::Text => format!(
+            "text, prefix {:?}{}, colour {}",
+            output.prefix,
+            if output.timestamps {
+                ", timestamps"
+            } else {
+                ""
+            },
+            match output.color {
+                Color::Auto => "auto (on a terminal, unless NO_COLOR)",
+                Color::Always => "always",
+                Color::Never => "never",
+            }
+        ),
+    };
+    let _ = writeln!(out, "output: {format}");
     let _ = writeln!(out, "start order:");
     let mut step = 0;
     let mut last_priority = None;
@@ -87,6 +106,17 @@ fn describe_program(spec: &ProgramSpec) -> String {
         );
     }
     line("exitcodes", format!("{:?}", spec.exitcodes));
+    let output = match (spec.output, spec.redirect_stderr) {
+        (ProgramOutput::Inherit, _) => "inherit (rinit's stdout and stderr, no prefix)".to_string(),
+        (ProgramOutput::Prefixed, false) => {
+            "prefixed lines (stdout to stdout, stderr to stderr)".into()
+        }
+        (ProgramOutput::Prefixed, true) => "prefixed lines (stderr into stdout)".into(),
+    };
+    line("output", output);
+    if let Some(prefix) = &spec.prefix {
+        line("log_prefix", format!("{prefix:?}"));
+    }
     line(
         "on_exit",
         match spec.on_exit {

@@ -1400,4 +1400,34 @@ priority = 1
             "{err}"
         );
     }
+
+    #[test]
+    fn output_settings() {
+        let text = "[rinit]\nlog_format = \"json\"\nlog_prefix = \"[{name}] \"\n\
+                    log_timestamps = true\nlog_color = \"never\"\n\
+                    [program.web]\ncommand = \"a\"\noutput = \"inherit\"\n\
+                    redirect_stderr = true\nlog_prefix = \"\"\n";
+        let plan = plan(text);
+        assert_eq!(
+            plan.output,
+            OutputSpec {
+                format: LogFormat::Json,
+                prefix: "[{name}] ".into(),
+                timestamps: true,
+                color: Color::Never,
+            }
+        );
+        let web = &plan.programs[0];
+        assert_eq!(web.output, ProgramOutput::Inherit);
+        assert!(web.redirect_stderr);
+        assert_eq!(web.prefix.as_deref(), Some(""));
+        assert_eq!(
+            error("[rinit]\nlog_format = \"xml\"\n[program.a]\ncommand = \"a\"\n"),
+            "/etc/rinit.toml:2: rinit.log_format: expected \"text\" or \"json\", found \"xml\""
+        );
+        assert_eq!(
+            error("[program.a]\ncommand = \"a\"\noutput = \"file\"\n"),
+            "/etc/rinit.toml:3: program.a.output: expected \"prefixed\" or \"inherit\", found \"file\""
+        );
+    }
 }
