@@ -915,6 +915,8 @@ priority = 1
     let expected = [
         format!("{path}: OK"),
         "grace: 3s (whole shutdown, then SIGKILL)".into(),
+        "output: text, prefix \"{name} {sep} \", colour auto (on a terminal, unless NO_COLOR)"
+            .into(),
         "start order:".into(),
         "  1. priority 1: migrate (oneshot)".into(),
         "  2. priority 10: web, worker".into(),

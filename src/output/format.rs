@@ -60,7 +60,100 @@ pub fn color_for(name: &str) -> u8 {
     31 + (hash % 6) as u8
 }
 
-/// Appends the formatted line (with its newline) to `out`.
+/// Everything about a line's format that does not change from line to line, computed
+/// once per pipe: the rendered prefixes, or the fixed part of the JSON object.
+pub struct LineFormat {
+    kind: FormatKind,
+}
+
+enum FormatKind {
+    Text {
+        prefix: Vec<u8>,
+        continued_prefix: Vec<u8>,
+        timestamps: bool,
+    },
+    Json {
+        /// `","program":NAME,"stream":STREAM,"message":`
+        middle: Vec<u8>,
+    },
+}
+
+impl LineFormat {
+    pub fn new(style: &Style, source: &Source<'_>, stream: Stream) -> Self {
+        let kind = match style {
+            Style::Text {
+                prefix,
+                timestamps,
+                color,
+            } => {
+                let render = |continuation| {
+                    if prefix.is_empty() {
+                        return Vec::new();
+                    }
+                    let rendered = render_prefix(prefix, source, stream, continuation);
+                    let text = if *color {
+                        format!("\x1b[{}m{rendered}\x1b[0m", source.color)
+                    } else {
+                        rendered
+                    };
+                    text.into_bytes()
+                };
+                FormatKind::Text {
+                    prefix: render(false),
+                    continued_prefix: render(true),
+                    timestamps: *timestamps,
+                }
+            }
+            Style::Json => {
+                let mut middle = b"\",\"program\":".to_vec();
+                json_string(source.name.as_bytes(), &mut middle);
+                middle.extend_from_slice(b",\"stream\":\"");
+                middle.extend_from_slice(stream.long().as_bytes());
+                middle.extend_from_slice(b"\",\"message\":");
+                FormatKind::Json { middle }
+            }
+        };
+        LineFormat { kind }
+    }
+
+    /// Appends the formatted line (with its newline) to `out`.
+    pub fn write(&self, text: &[u8], continuation: bool, now: SystemTime, out: &mut Vec<u8>) {
+        match &self.kind {
+            FormatKind::Text {
+                prefix,
+                continued_prefix,
+                timestamps,
+            } => {
+                if *timestamps {
+                    let stamp = humantime::format_rfc3339_millis(now).to_string();
+                    out.extend_from_slice(stamp.as_bytes());
+                    out.push(b' ');
+                }
+                out.extend_from_slice(if continuation {
+                    continued_prefix
+                } else {
+                    prefix
+                });
+                out.extend_from_slice(text);
+            }
+            FormatKind::Json { middle } => {
+                out.extend_from_slice(b"{\"time\":\"");
+                let stamp = humantime::format_rfc3339_millis(now).to_string();
+                out.extend_from_slice(stamp.as_bytes());
+                out.extend_from_slice(middle);
+                json_string(text, out);
+                if continuation {
+                    out.extend_from_slice(b",\"continued\":true");
+                }
+                out.push(b'}');
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+/// Appends one formatted line (with its newline) to `out`. For many lines of the same
+/// source, build a [`LineFormat`] once instead.
 pub fn format_line(
     style: &Style,
     source: &Source<'_>,
@@ -70,44 +163,7 @@ pub fn format_line(
     now: SystemTime,
     out: &mut Vec<u8>,
 ) {
-    match style {
-        Style::Text {
-            prefix,
-            timestamps,
-            color,
-        } => {
-            if *timestamps {
-                out.extend_from_slice(humantime::format_rfc3339_millis(now).to_string().as_bytes());
-                out.push(b' ');
-            }
-            if !prefix.is_empty() {
-                let rendered = render_prefix(prefix, source, stream, continuation);
-                if *color {
-                    out.extend_from_slice(
-                        format!("\x1b[{}m{rendered}\x1b[0m", source.color).as_bytes(),
-                    );
-                } else {
-                    out.extend_from_slice(rendered.as_bytes());
-                }
-            }
-            out.extend_from_slice(text);
-        }
-        Style::Json => {
-            out.extend_from_slice(b"{\"time\":\"");
-            out.extend_from_slice(humantime::format_rfc3339_millis(now).to_string().as_bytes());
-            out.extend_from_slice(b"\",\"program\":");
-            json_string(source.name.as_bytes(), out);
-            out.extend_from_slice(b",\"stream\":\"");
-            out.extend_from_slice(stream.long().as_bytes());
-            out.extend_from_slice(b"\",\"message\":");
-            json_string(text, out);
-            if continuation {
-                out.extend_from_slice(b",\"continued\":true");
-            }
-            out.push(b'}');
-        }
-    }
-    out.push(b'\n');
+    LineFormat::new(style, source, stream).write(text, continuation, now, out);
 }
 
 fn render_prefix(

@@ -4,7 +4,7 @@
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Instant, SystemTime};
 
-use super::format::{self, Stream, Style};
+use super::format::{self, LineFormat, Stream, Style};
 use super::lines::LineSplitter;
 use super::writer::Writer;
 
@@ -26,10 +26,8 @@ pub enum Dest {
 struct Pipe {
     fd: OwnedFd,
     program: usize,
-    name: String,
-    stream: Stream,
     dest: Dest,
-    style: Style,
+    format: LineFormat,
     splitter: LineSplitter,
 }
 
@@ -82,13 +80,16 @@ impl Mux {
             let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
             libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
         }
+        let source = format::Source {
+            name,
+            width: self.width,
+            color: format::color_for(name),
+        };
         self.pipes.push(Pipe {
             fd,
             program,
-            name: name.to_string(),
-            stream,
             dest,
-            style,
+            format: LineFormat::new(&style, &source, stream),
             splitter: LineSplitter::new(LINE_CAP),
         });
     }
@@ -231,50 +232,20 @@ impl Mux {
 
     fn split(&mut self, index: usize, len: usize) {
         let now = SystemTime::now();
-        let width = self.width;
         let pipe = &mut self.pipes[index];
-        let source = format::Source {
-            name: &pipe.name,
-            width,
-            color: format::color_for(&pipe.name),
-        };
-        let (style, stream) = (&pipe.style, pipe.stream);
-        let lines = &mut self.lines;
+        let (format, lines) = (&pipe.format, &mut self.lines);
         pipe.splitter.push(&self.buf[..len], |piece| {
-            format::format_line(
-                style,
-                &source,
-                stream,
-                piece.text,
-                piece.continuation,
-                now,
-                lines,
-            );
+            format.write(piece.text, piece.continuation, now, lines);
         });
         self.flush_lines(index);
     }
 
     fn close_pipe(&mut self, index: usize) {
         let now = SystemTime::now();
-        let width = self.width;
         let mut pipe = self.pipes.remove(index);
-        let source = format::Source {
-            name: &pipe.name,
-            width,
-            color: format::color_for(&pipe.name),
-        };
-        let lines = &mut self.lines;
-        let (style, stream) = (&pipe.style, pipe.stream);
+        let (format, lines) = (&pipe.format, &mut self.lines);
         pipe.splitter.finish(|piece| {
-            format::format_line(
-                style,
-                &source,
-                stream,
-                piece.text,
-                piece.continuation,
-                now,
-                lines,
-            );
+            format.write(piece.text, piece.continuation, now, lines);
         });
         let dest = pipe.dest;
         self.push_lines(dest);
