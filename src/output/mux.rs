@@ -48,15 +48,17 @@ pub struct Mux {
 impl Mux {
     /// `names`: every program's name (for the padding width); `own_style`: the style of
     /// rinit's own lines.
-    pub fn new(names: &[&str], own_style: Style) -> std::io::Result<Mux> {
+    /// `atomic`: some program writes to rinit's stdout and stderr directly (`output =
+    /// "inherit"`), so rinit's writes must stay small enough not to be torn.
+    pub fn new(names: &[&str], own_style: Style, atomic: bool) -> std::io::Result<Mux> {
         let (wake_read, wake_write) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
         let width = names.iter().map(|n| n.len()).chain([5]).max().unwrap_or(5);
         Ok(Mux {
             pipes: Vec::new(),
             width,
-            stdout: Writer::spawn(1, "stdout", QUEUE_LIMIT, wake_write.as_raw_fd())?,
-            stderr: Writer::spawn(2, "stderr", QUEUE_LIMIT, wake_write.as_raw_fd())?,
+            stdout: Writer::spawn(1, "stdout", QUEUE_LIMIT, atomic, wake_write.as_raw_fd())?,
+            stderr: Writer::spawn(2, "stderr", QUEUE_LIMIT, atomic, wake_write.as_raw_fd())?,
             wake_read,
             _wake_write: wake_write,
             buf: vec![0; READ_CHUNK],
@@ -260,7 +262,8 @@ impl Mux {
         if self.lines.is_empty() {
             return;
         }
-        let lines = std::mem::take(&mut self.lines);
+        let fresh = self.stdout.buffer();
+        let lines = std::mem::replace(&mut self.lines, fresh);
         match dest {
             Dest::Stdout => self.stdout.push(lines),
             Dest::Stderr => self.stderr.push(lines),

@@ -8,9 +8,14 @@ use std::os::fd::RawFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-/// Lines are batched into one write up to this size: a pipe write of at most PIPE_BUF
-/// bytes is atomic, so batched lines cannot be torn by another writer of the same pipe.
-const BATCH: usize = 4096;
+/// In atomic mode, writes are cut at line boundaries to at most this size: a pipe write
+/// of at most PIPE_BUF bytes is atomic, so lines cannot be torn by another writer of the
+/// same pipe (a program with `output = "inherit"`).
+const ATOMIC_WRITE: usize = 4096;
+
+/// Spare buffers kept for reuse: one per chunk read would otherwise be allocated, and
+/// freed by another thread, for every 64 KiB of output.
+const SPARES: usize = 8;
 
 struct State {
     queue: VecDeque<Vec<u8>>,
@@ -21,6 +26,7 @@ struct State {
     reactor_waits: bool,
     /// The fd is gone (EPIPE, or another error): lines are dropped from now on.
     broken: bool,
+    spare: Vec<Vec<u8>>,
 }
 
 struct Shared {
@@ -30,6 +36,8 @@ struct Shared {
     /// Signalled when the queue becomes empty.
     drained: Condvar,
     limit: usize,
+    /// Cut writes to [`ATOMIC_WRITE`] bytes, at line boundaries.
+    atomic: bool,
     fd: RawFd,
     /// Written to (one byte) to wake the reactor when room frees up.
     wake_fd: RawFd,
@@ -43,10 +51,13 @@ pub struct Writer {
 impl Writer {
     /// Starts the thread writing to `fd`. `limit`: queued bytes beyond which
     /// [`Writer::has_room`] says no. `wake_fd`: a non-blocking pipe the reactor polls.
+    /// `atomic`: another process may write to the same fd, so cut writes to what a pipe
+    /// writes atomically (slower: more, smaller writes).
     pub fn spawn(
         fd: RawFd,
         name: &'static str,
         limit: usize,
+        atomic: bool,
         wake_fd: RawFd,
     ) -> std::io::Result<Writer> {
         let shared = Arc::new(Shared {
@@ -55,10 +66,12 @@ impl Writer {
                 bytes: 0,
                 reactor_waits: false,
                 broken: false,
+                spare: Vec::new(),
             }),
             work: Condvar::new(),
             drained: Condvar::new(),
             limit,
+            atomic,
             fd,
             wake_fd,
             name,
@@ -79,6 +92,11 @@ impl Writer {
             state.reactor_waits = true;
         }
         room
+    }
+
+    /// An empty buffer to format lines into, reused when possible.
+    pub fn buffer(&self) -> Vec<u8> {
+        lock(&self.shared.state).spare.pop().unwrap_or_default()
     }
 
     /// Queues formatted lines (one or more, each ending in a newline). Never blocks;
@@ -122,29 +140,30 @@ fn lock(mutex: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 fn write_loop(shared: &Shared) {
-    let mut batch: Vec<u8> = Vec::with_capacity(BATCH);
     loop {
-        {
+        let mut lines = {
             let mut state = lock(&shared.state);
-            while state.queue.is_empty() {
+            loop {
+                if let Some(lines) = state.queue.pop_front() {
+                    break lines;
+                }
                 state = match shared.work.wait(state) {
                     Ok(guard) => guard,
                     Err(poisoned) => poisoned.into_inner(),
                 };
             }
-            batch.clear();
-            while let Some(next) = state.queue.front() {
-                if !batch.is_empty() && batch.len() + next.len() > BATCH {
-                    break;
-                }
-                if let Some(next) = state.queue.pop_front() {
-                    batch.extend_from_slice(&next);
-                }
-            }
-        }
-        let written = write_all(shared.fd, &batch);
+        };
+        let written = if shared.atomic {
+            write_in_atomic_pieces(shared.fd, &lines)
+        } else {
+            write_all(shared.fd, &lines)
+        };
         let mut state = lock(&shared.state);
-        state.bytes = state.bytes.saturating_sub(batch.len());
+        state.bytes = state.bytes.saturating_sub(lines.len());
+        if state.spare.len() < SPARES {
+            lines.clear();
+            state.spare.push(lines);
+        }
         if let Err(err) = written
             && !state.broken
         {
@@ -164,6 +183,28 @@ fn write_loop(shared: &Shared) {
         if state.bytes == 0 {
             shared.drained.notify_all();
         }
+    }
+}
+
+/// Writes whole lines in pieces of at most [`ATOMIC_WRITE`] bytes (a longer line alone).
+fn write_in_atomic_pieces(fd: RawFd, mut lines: &[u8]) -> std::io::Result<()> {
+    while !lines.is_empty() {
+        let end = piece_end(lines, ATOMIC_WRITE);
+        write_all(fd, &lines[..end])?;
+        lines = &lines[end..];
+    }
+    Ok(())
+}
+
+/// Where to cut `lines` (complete lines): after the last newline within `max` bytes, or
+/// after the first line when that line alone is longer.
+fn piece_end(lines: &[u8], max: usize) -> usize {
+    if lines.len() <= max {
+        return lines.len();
+    }
+    match memchr::memrchr(b'\n', &lines[..max]) {
+        Some(newline) => newline + 1,
+        None => memchr::memchr(b'\n', lines).map_or(lines.len(), |n| n + 1),
     }
 }
 
@@ -191,5 +232,18 @@ fn report_broken(shared: &Shared, err: &std::io::Error) {
             shared.name
         );
         let _ = write_all(2, line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_pieces_end_at_line_boundaries() {
+        assert_eq!(piece_end(b"ab\ncd\n", 10), 6);
+        assert_eq!(piece_end(b"ab\ncd\nef\n", 7), 6);
+        assert_eq!(piece_end(b"abcdef\ngh\n", 4), 7, "a long line goes alone");
+        assert_eq!(piece_end(b"abcdef", 4), 6);
     }
 }

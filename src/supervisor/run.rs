@@ -38,7 +38,11 @@ fn supervise(plan: Plan, reactor: &mut Reactor) -> i32 {
     let grace = plan.grace;
     let styles = Styles::new(&plan);
     let names: Vec<&str> = plan.programs.iter().map(|p| p.name.as_str()).collect();
-    let mux = match Mux::new(&names, styles.own.clone()) {
+    let atomic = plan
+        .programs
+        .iter()
+        .any(|p| p.output == ProgramOutput::Inherit);
+    let mux = match Mux::new(&names, styles.own.clone(), atomic) {
         Ok(mux) => std::sync::Arc::new(std::sync::Mutex::new(mux)),
         Err(err) => {
             crate::warn!("cannot start the output threads: {err}");
