@@ -22,6 +22,15 @@ pub enum Dest {
     Stderr,
 }
 
+/// rinit as the source of its own lines (white when coloured).
+fn own_source(width: usize) -> format::Source<'static> {
+    format::Source {
+        name: "rinit",
+        width,
+        color: 37,
+    }
+}
+
 /// One open pipe from a program.
 struct Pipe {
     fd: OwnedFd,
@@ -54,11 +63,22 @@ impl Mux {
         let (wake_read, wake_write) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
         let width = names.iter().map(|n| n.len()).chain([5]).max().unwrap_or(5);
+        let wake = wake_write.as_raw_fd();
+        // Nowhere to say that stderr itself is gone.
+        let stderr = Writer::spawn(2, "stderr", QUEUE_LIMIT, atomic, wake, None)?;
+        let own = LineFormat::new(&own_style, &own_source(width), Stream::Stderr);
+        let to_stderr = stderr.clone();
+        let report: super::writer::Reporter = Box::new(move |text| {
+            let mut line = to_stderr.buffer();
+            own.write(text.as_bytes(), false, SystemTime::now(), &mut line);
+            to_stderr.push(line);
+        });
+        let stdout = Writer::spawn(1, "stdout", QUEUE_LIMIT, atomic, wake, Some(report))?;
         Ok(Mux {
             pipes: Vec::new(),
             width,
-            stdout: Writer::spawn(1, "stdout", QUEUE_LIMIT, atomic, wake_write.as_raw_fd())?,
-            stderr: Writer::spawn(2, "stderr", QUEUE_LIMIT, atomic, wake_write.as_raw_fd())?,
+            stdout,
+            stderr,
             wake_read,
             _wake_write: wake_write,
             buf: vec![0; READ_CHUNK],
@@ -141,11 +161,7 @@ impl Mux {
     /// rinit's own event line, in the same format as the programs' lines.
     pub fn own_line(&self, text: &str) {
         let style = &self.own_style;
-        let source = format::Source {
-            name: "rinit",
-            width: self.width,
-            color: 37,
-        };
+        let source = own_source(self.width);
         let mut out = Vec::new();
         let now = SystemTime::now();
         format::format_line(

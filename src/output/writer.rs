@@ -42,8 +42,14 @@ struct Shared {
     /// Written to (one byte) to wake the reactor when room frees up.
     wake_fd: RawFd,
     name: &'static str,
+    /// Says, once, that the fd is gone (as one of rinit's own lines, elsewhere).
+    report: Option<Reporter>,
 }
 
+/// Writes one of rinit's own lines (to the other writer, in the configured format).
+pub type Reporter = Box<dyn Fn(&str) + Send + Sync>;
+
+#[derive(Clone)]
 pub struct Writer {
     shared: Arc<Shared>,
 }
@@ -59,6 +65,7 @@ impl Writer {
         limit: usize,
         atomic: bool,
         wake_fd: RawFd,
+        report: Option<Reporter>,
     ) -> std::io::Result<Writer> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -75,6 +82,7 @@ impl Writer {
             fd,
             wake_fd,
             name,
+            report,
         });
         let for_thread = shared.clone();
         std::thread::Builder::new()
@@ -226,12 +234,11 @@ fn write_all(fd: RawFd, mut bytes: &[u8]) -> std::io::Result<()> {
 
 /// Said once, on rinit's stderr directly (if stdout broke, stderr may still work).
 fn report_broken(shared: &Shared, err: &std::io::Error) {
-    if shared.fd != 2 {
-        let line = format!(
-            "rinit: cannot write to {} ({err}); its output is dropped from now on, supervision goes on\n",
+    if let Some(report) = &shared.report {
+        report(&format!(
+            "cannot write to {} ({err}); its output is dropped from now on, supervision goes on",
             shared.name
-        );
-        let _ = write_all(2, line.as_bytes());
+        ));
     }
 }
 
