@@ -11,54 +11,11 @@ mod common;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::DEADLINE;
-
-/// A fresh directory for one run's files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "rinit-output-{}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.0.join(name).to_string_lossy().into_owned()
-    }
-
-    /// Writes `text` to the file `name`, with `@DIR@` replaced by this directory and
-    /// `@TP@` by the test helper's path; returns the file's path.
-    fn write(&self, name: &str, text: &str) -> String {
-        let path = self.file(name);
-        let text = text
-            .replace("@DIR@", &self.0.to_string_lossy())
-            .replace("@TP@", &common::testprog());
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::{DEADLINE, TempDir};
 
 /// Bytes read from one of rinit's fds by a background thread, and whether it hit EOF.
 #[derive(Clone, Default)]

@@ -5,22 +5,11 @@ mod common;
 
 use common::Mode;
 
-fn write_config(text: &str) -> (String, String) {
-    let dir = std::env::temp_dir().join(format!(
-        "rinit-env-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("rinit.toml");
-    std::fs::write(&path, text).unwrap();
-    (
-        dir.to_string_lossy().into_owned(),
-        path.to_string_lossy().into_owned(),
-    )
+/// Writes the configuration into a fresh directory; returns both.
+fn write_config(text: &str) -> (common::TempDir, String) {
+    let dir = common::TempDir::new();
+    let path = dir.config(text);
+    (dir, path)
 }
 
 #[test]
@@ -45,7 +34,7 @@ autorestart = false
 environment = {{ GREETING = "hello", HOME_IS = "${{HOME:-unset}}" }}
 "#
     );
-    let (dir, path) = write_config(&config);
+    let (_dir, path) = write_config(&config);
     let out = common::run(Mode::Pid1, &["-c", &path]);
     assert_eq!(out.code, 0, "{out:?}");
     let home = std::env::var("HOME").unwrap_or_else(|_| "unset".into());
@@ -62,7 +51,6 @@ environment = {{ GREETING = "hello", HOME_IS = "${{HOME:-unset}}" }}
         "the program leads its own session: {out:?}"
     );
     assert_eq!(lines[8], "SigBlk:\t0000000000000000", "{out:?}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -73,7 +61,7 @@ command = "true"
 directory = "/nonexistent-rinit-dir"
 startretries = 0
 "#;
-    let (dir, path) = write_config(config);
+    let (_dir, path) = write_config(config);
     let out = common::run(Mode::Subreaper, &["-c", &path]);
     assert_eq!(out.code, 127, "{out:?}");
     assert!(
@@ -82,5 +70,4 @@ startretries = 0
         )),
         "{out:?}"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }

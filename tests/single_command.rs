@@ -57,8 +57,8 @@ fn missing_command_exits_127_with_a_clear_message() {
 
 #[test]
 fn non_executable_command_exits_126() {
-    let dir = tempdir();
-    let file = format!("{dir}/not-executable");
+    let dir = common::TempDir::new();
+    let file = dir.file("not-executable");
     std::fs::write(&file, "#!/bin/sh\n").unwrap();
     let out = run(Mode::Pid1, &args(&["--", &file]));
     assert_eq!(out.code, 126);
@@ -66,7 +66,6 @@ fn non_executable_command_exits_126() {
         out.stderr,
         [format!("rinit: cannot run '{file}': Permission denied")]
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -439,8 +438,8 @@ fn second_stop_signal_kills_at_once() {
 #[test]
 fn leftover_descendants_get_sigterm_and_rinit_keeps_the_main_code() {
     for mode in BOTH_MODES {
-        let dir = tempdir();
-        let marker = format!("{dir}/terminated");
+        let dir = common::TempDir::new();
+        let marker = dir.file("terminated");
         let mut rinit = start(mode, &with_testprog(&[], &["daemon", "trap", &marker, "5"]));
         let out = rinit.finish();
         assert_eq!(out.code, 5, "{mode:?}: {out:?}");
@@ -454,7 +453,6 @@ fn leftover_descendants_get_sigterm_and_rinit_keeps_the_main_code() {
             out.stderr,
             ["rinit: main process exited; sent SIGTERM to 1 leftover process(es)"]
         );
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -510,8 +508,8 @@ fn a_stopped_child_is_continued_so_it_can_act_on_sigterm() {
 #[test]
 fn stopped_leftovers_are_continued_so_they_can_act_on_sigterm() {
     for mode in BOTH_MODES {
-        let dir = tempdir();
-        let marker = format!("{dir}/terminated");
+        let dir = common::TempDir::new();
+        let marker = dir.file("terminated");
         let script = format!(
             "d=$({} daemon trap {marker} 0); kill -STOP ${{d#daemon }}; exit 5",
             testprog()
@@ -527,7 +525,6 @@ fn stopped_leftovers_are_continued_so_they_can_act_on_sigterm() {
             std::fs::read_to_string(&marker).unwrap_or_default(),
             "terminated\n"
         );
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -614,17 +611,4 @@ fn idle_rinit_makes_no_wakeups() {
         rinit.signal(libc::SIGTERM);
         assert_eq!(rinit.finish().code, 143);
     }
-}
-
-fn tempdir() -> String {
-    let dir = std::env::temp_dir().join(format!(
-        "rinit-test-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.to_string_lossy().into_owned()
 }

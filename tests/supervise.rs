@@ -7,52 +7,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{BOTH_MODES, Launch, Mode, Outcome, Rinit, start_with, testprog};
-
-/// A fresh directory for one run's files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "rinit-supervise-{}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.0.join(name).to_string_lossy().into_owned()
-    }
-
-    /// Writes a configuration, with `@TP@` replaced by the test helper's path and `@DIR@`
-    /// by this directory; returns its path.
-    fn config(&self, toml: &str) -> String {
-        let path = self.file("rinit.toml");
-        let text = toml
-            .replace("@TP@", &testprog())
-            .replace("@DIR@", &self.0.to_string_lossy());
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::{BOTH_MODES, Launch, Mode, Outcome, Rinit, TempDir, start_with};
 
 /// `rinit [extra...] -c DIR/rinit.toml`, with `env` added to its environment.
 fn supervise_with(

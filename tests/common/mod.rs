@@ -344,3 +344,53 @@ pub fn run<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> Outcome {
 }
 
 pub const BOTH_MODES: [Mode; 2] = [Mode::Pid1, Mode::Subreaper];
+
+/// A fresh directory for one test's files, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "rinit-test-{}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> String {
+        self.0.to_string_lossy().into_owned()
+    }
+
+    pub fn file(&self, name: &str) -> String {
+        self.0.join(name).to_string_lossy().into_owned()
+    }
+
+    /// Writes `text` to the file `name`, with `@DIR@` replaced by this directory and
+    /// `@TP@` by the test helper's path; returns the file's path.
+    pub fn write(&self, name: &str, text: &str) -> String {
+        let path = self.file(name);
+        let text = text
+            .replace("@DIR@", &self.path())
+            .replace("@TP@", &testprog());
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Writes a configuration as `rinit.toml` (see [`TempDir::write`]).
+    pub fn config(&self, toml: &str) -> String {
+        self.write("rinit.toml", toml)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
