@@ -4,8 +4,11 @@
 //! goes through [`write_line`], which ignores write errors.
 
 use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::output::writer::Writer;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
@@ -45,7 +48,37 @@ pub fn write_line(args: std::fmt::Arguments<'_>) {
         return;
     }
     let line = format!("rinit: {text}\n");
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    match plain_writer() {
+        Some(writer) => writer.push(line.into_bytes()),
+        None => {
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        }
+    }
+}
+
+/// The writer of rinit's lines without the mux, with its wake pipe (unused: nothing
+/// reads this writer's backpressure).
+static PLAIN: OnceLock<Option<(Writer, OwnedFd, OwnedFd)>> = OnceLock::new();
+
+/// Without the mux (`rinit -- CMD`, or before supervision starts), rinit's lines go
+/// through their own writer thread, started at the first line, so that a stalled stderr
+/// never blocks the reactor.
+fn plain_writer() -> Option<&'static Writer> {
+    let plain = PLAIN.get_or_init(|| {
+        let (read, write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+                .ok()?;
+        let writer = Writer::spawn(2, "stderr", 1 << 20, false, write.as_raw_fd(), None).ok()?;
+        Some((writer, read, write))
+    });
+    plain.as_ref().map(|(writer, _, _)| writer)
+}
+
+/// Before rinit exits: waits (at most until `deadline`) for its queued lines.
+pub fn flush(deadline: std::time::Instant) {
+    if let Some(Some((writer, _, _))) = PLAIN.get() {
+        writer.flush(deadline);
+    }
 }
 
 /// A warning or error: always shown.

@@ -14,7 +14,10 @@ mod sys;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ExitCode::from(exit_byte(run()))
+    let code = run();
+    // rinit's own last lines, bounded: a stalled stderr must not keep it alive.
+    log::flush(std::time::Instant::now() + std::time::Duration::from_secs(2));
+    ExitCode::from(exit_byte(code))
 }
 
 /// Exit statuses are one byte; codes come from `ExitStatus::code` (0..=255 or 128+N).
