@@ -31,6 +31,11 @@ pub fn set_mux(mux: SharedMux) {
     *MUX.lock().unwrap_or_else(|p| p.into_inner()) = Some(mux);
 }
 
+/// The mux, while lines go through it.
+pub fn mux() -> Option<SharedMux> {
+    MUX.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 /// Stops routing lines through the mux (before it is flushed for the last time).
 pub fn take_mux() -> Option<SharedMux> {
     MUX.lock().unwrap_or_else(|p| p.into_inner()).take()

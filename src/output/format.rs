@@ -116,6 +116,20 @@ impl LineFormat {
         LineFormat { kind }
     }
 
+    /// Bytes a line takes besides its text (prefix, timestamp, newline; for JSON, the
+    /// fixed part: escaping can make a JSON line longer still).
+    pub fn overhead(&self) -> usize {
+        const TIMESTAMP: usize = "2026-11-22T06:34:50.313Z ".len();
+        match &self.kind {
+            FormatKind::Text {
+                continued_prefix,
+                timestamps,
+                ..
+            } => continued_prefix.len() + if *timestamps { TIMESTAMP } else { 0 } + 1,
+            FormatKind::Json { middle } => middle.len() + TIMESTAMP + 40,
+        }
+    }
+
     /// Appends the formatted line (with its newline) to `out`.
     pub fn write(&self, text: &[u8], continuation: bool, now: SystemTime, out: &mut Vec<u8>) {
         match &self.kind {

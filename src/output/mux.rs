@@ -2,6 +2,7 @@
 //! and queued to the writer threads of rinit's stdout and stderr.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use super::format::{self, LineFormat, Stream, Style};
@@ -20,6 +21,29 @@ const READ_CHUNK: usize = 64 * 1024;
 pub enum Dest {
     Stdout,
     Stderr,
+}
+
+/// How many bytes a pipe holds right now (FIONREAD); 0 if it cannot tell.
+fn bytes_pending(fd: RawFd) -> usize {
+    let mut pending: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut pending) } != 0 {
+        return 0;
+    }
+    usize::try_from(pending).unwrap_or(0)
+}
+
+/// Whether fds 1 and 2 are the same file (`2>&1`, one pipe to a log collector): then one
+/// writer must serve both, or two threads would interleave their writes.
+fn same_file(a: RawFd, b: RawFd) -> bool {
+    // SAFETY: fstat into zeroed stat buffers.
+    unsafe {
+        let (mut sa, mut sb): (libc::stat, libc::stat) = (std::mem::zeroed(), std::mem::zeroed());
+        libc::fstat(a, &mut sa) == 0
+            && libc::fstat(b, &mut sb) == 0
+            && sa.st_dev == sb.st_dev
+            && sa.st_ino == sb.st_ino
+    }
 }
 
 /// rinit as the source of its own lines (white when coloured).
@@ -52,6 +76,8 @@ pub struct Mux {
     lines: Vec<u8>,
     /// The style of rinit's own lines.
     own_style: Style,
+    /// Another process writes to rinit's fds too: keep every write atomic.
+    atomic: bool,
 }
 
 impl Mux {
@@ -64,16 +90,34 @@ impl Mux {
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
         let width = names.iter().map(|n| n.len()).chain([5]).max().unwrap_or(5);
         let wake = wake_write.as_raw_fd();
-        // Nowhere to say that stderr itself is gone.
-        let stderr = Writer::spawn(2, "stderr", QUEUE_LIMIT, atomic, wake, None)?;
-        let own = LineFormat::new(&own_style, &own_source(width), Stream::Stderr);
-        let to_stderr = stderr.clone();
-        let report: super::writer::Reporter = Box::new(move |text| {
-            let mut line = to_stderr.buffer();
-            own.write(text.as_bytes(), false, SystemTime::now(), &mut line);
-            to_stderr.push(line);
-        });
-        let stdout = Writer::spawn(1, "stdout", QUEUE_LIMIT, atomic, wake, Some(report))?;
+        // Reports go to stderr as rinit's own lines, stderr's own reports included
+        // (dropped output; if stderr itself is gone, they are dropped too).
+        let stderr_cell: Arc<OnceLock<Writer>> = Arc::new(OnceLock::new());
+        let reporter = |cell: Arc<OnceLock<Writer>>| -> super::writer::Reporter {
+            let own = LineFormat::new(&own_style, &own_source(width), Stream::Stderr);
+            Box::new(move |text| {
+                if let Some(to_stderr) = cell.get() {
+                    let mut line = to_stderr.buffer();
+                    own.write(text.as_bytes(), false, SystemTime::now(), &mut line);
+                    to_stderr.push(line);
+                }
+            })
+        };
+        let stderr = Writer::spawn(
+            2,
+            "stderr",
+            QUEUE_LIMIT,
+            atomic,
+            wake,
+            Some(reporter(stderr_cell.clone())),
+        )?;
+        let _ = stderr_cell.set(stderr.clone());
+        let report = reporter(stderr_cell);
+        let stdout = if same_file(1, 2) {
+            stderr.clone()
+        } else {
+            Writer::spawn(1, "stdout", QUEUE_LIMIT, atomic, wake, Some(report))?
+        };
         Ok(Mux {
             pipes: Vec::new(),
             width,
@@ -84,6 +128,7 @@ impl Mux {
             buf: vec![0; READ_CHUNK],
             lines: Vec::new(),
             own_style,
+            atomic,
         })
     }
 
@@ -107,12 +152,22 @@ impl Mux {
             width: self.width,
             color: format::color_for(name),
         };
+        let format = LineFormat::new(&style, &source, stream);
+        // When another process shares rinit's fds, every line must fit one atomic write:
+        // longer lines are cut into pieces (marked continued) that do.
+        let cap = if self.atomic {
+            super::writer::ATOMIC_WRITE
+                .saturating_sub(format.overhead())
+                .max(256)
+        } else {
+            LINE_CAP
+        };
         self.pipes.push(Pipe {
             fd,
             program,
             dest,
-            format: LineFormat::new(&style, &source, stream),
-            splitter: LineSplitter::new(LINE_CAP),
+            format,
+            splitter: LineSplitter::new(cap),
         });
     }
 
@@ -142,17 +197,24 @@ impl Mux {
             return;
         }
         if let Some(index) = self.pipes.iter().position(|p| p.fd.as_raw_fd() == fd) {
-            self.read_pipe(index, 1);
+            self.read_pipe(index, READ_CHUNK);
         }
     }
 
     /// Reads everything a program has written so far (its process has exited: what it
     /// wrote is in its pipes now), so its last lines come before the news of its exit.
+    /// Only what is in the pipes now: a child that outlived the program and keeps
+    /// writing must not keep rinit reading here; the rest comes through the reactor.
     pub fn drain_program(&mut self, program: usize) {
         let mut index = 0;
         while index < self.pipes.len() {
-            if self.pipes[index].program == program && !self.read_pipe(index, usize::MAX) {
-                continue; // removed at EOF; the same index is now the next pipe
+            if self.pipes[index].program == program {
+                // One byte more than pending: enough to see the end of the pipe (and
+                // so write a last line that has no newline) before the exit.
+                let pending = bytes_pending(self.pipes[index].fd.as_raw_fd());
+                if !self.read_pipe(index, pending + 1) {
+                    continue; // removed at EOF; the same index is now the next pipe
+                }
             }
             index += 1;
         }
@@ -176,9 +238,9 @@ impl Mux {
         self.stderr.push(out);
     }
 
-    /// Before rinit exits: reads every pipe to its end (waiting at most until
-    /// `deadline` for the last writers to go), then waits for the writers to finish.
-    pub fn finish(&mut self, deadline: Instant) {
+    /// Before rinit exits: reads every pipe to its end, waiting at most until
+    /// `deadline` for the last writers to go; then ends what is left open.
+    pub fn drain_all(&mut self, deadline: Instant) {
         while !self.pipes.is_empty() {
             let mut fds: Vec<libc::pollfd> = self
                 .pipes
@@ -209,9 +271,10 @@ impl Mux {
                 .filter(|p| p.revents != 0)
                 .map(|p| p.fd)
                 .collect();
+            // One chunk per pipe per round, so the deadline is checked between rounds.
             for fd in ready_fds {
                 if let Some(index) = self.pipes.iter().position(|p| p.fd.as_raw_fd() == fd) {
-                    self.read_pipe(index, usize::MAX);
+                    self.read_pipe(index, READ_CHUNK);
                 }
             }
         }
@@ -219,19 +282,26 @@ impl Mux {
         for index in (0..self.pipes.len()).rev() {
             self.close_pipe(index);
         }
+    }
+
+    /// Waits (at most until `deadline`) for the writers to write everything queued.
+    pub fn flush(&self, deadline: Instant) {
         self.stdout.flush(deadline);
         self.stderr.flush(deadline);
     }
 
-    /// Reads up to `chunks` chunks from pipe `index`. Returns false if the pipe reached
-    /// its end and was removed.
-    fn read_pipe(&mut self, index: usize, chunks: usize) -> bool {
-        for _ in 0..chunks {
+    /// Reads up to `max` bytes from pipe `index`. Returns false if the pipe reached its
+    /// end and was removed.
+    fn read_pipe(&mut self, index: usize, max: usize) -> bool {
+        let mut left = max;
+        while left > 0 {
             let fd = self.pipes[index].fd.as_raw_fd();
-            // SAFETY: reading into a live buffer of the given length.
-            let n = unsafe { libc::read(fd, self.buf.as_mut_ptr().cast(), self.buf.len()) };
+            let want = left.min(self.buf.len());
+            // SAFETY: reading into a live buffer of at least `want` bytes.
+            let n = unsafe { libc::read(fd, self.buf.as_mut_ptr().cast(), want) };
             if n > 0 {
                 self.split(index, n as usize);
+                left -= n as usize;
                 continue;
             }
             if n < 0 {
@@ -278,7 +348,10 @@ impl Mux {
         if self.lines.is_empty() {
             return;
         }
-        let fresh = self.stdout.buffer();
+        let fresh = match dest {
+            Dest::Stdout => self.stdout.buffer(),
+            Dest::Stderr => self.stderr.buffer(),
+        };
         let lines = std::mem::replace(&mut self.lines, fresh);
         match dest {
             Dest::Stdout => self.stdout.push(lines),

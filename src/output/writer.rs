@@ -11,7 +11,7 @@ use std::time::Instant;
 /// In atomic mode, writes are cut at line boundaries to at most this size: a pipe write
 /// of at most PIPE_BUF bytes is atomic, so lines cannot be torn by another writer of the
 /// same pipe (a program with `output = "inherit"`).
-const ATOMIC_WRITE: usize = 4096;
+pub const ATOMIC_WRITE: usize = 4096;
 
 /// Spare buffers kept for reuse: one per chunk read would otherwise be allocated, and
 /// freed by another thread, for every 64 KiB of output.
@@ -27,6 +27,9 @@ struct State {
     /// The fd is gone (EPIPE, or another error): lines are dropped from now on.
     broken: bool,
     spare: Vec<Vec<u8>>,
+    /// Bytes dropped because the queue was far over its limit (the reader stalled while
+    /// programs kept exiting with output to drain); reported once the queue empties.
+    dropped: usize,
 }
 
 struct Shared {
@@ -74,6 +77,7 @@ impl Writer {
                 reactor_waits: false,
                 broken: false,
                 spare: Vec::new(),
+                dropped: 0,
             }),
             work: Condvar::new(),
             drained: Condvar::new(),
@@ -115,6 +119,12 @@ impl Writer {
         }
         let mut state = lock(&self.shared.state);
         if state.broken {
+            return;
+        }
+        // The reactor stops reading at the limit; only drains at exit and rinit's own
+        // lines go past it. Past four times the limit memory wins over completeness.
+        if state.bytes > self.shared.limit * 4 {
+            state.dropped += lines.len();
             return;
         }
         state.bytes += lines.len();
@@ -168,7 +178,8 @@ fn write_loop(shared: &Shared) {
         };
         let mut state = lock(&shared.state);
         state.bytes = state.bytes.saturating_sub(lines.len());
-        if state.spare.len() < SPARES {
+        // A burst can leave a huge buffer: let it go rather than hold its memory.
+        if state.spare.len() < SPARES && lines.capacity() <= 256 * 1024 {
             lines.clear();
             state.spare.push(lines);
         }
@@ -189,6 +200,16 @@ fn write_loop(shared: &Shared) {
             unsafe { libc::write(shared.wake_fd, [1u8].as_ptr().cast(), 1) };
         }
         if state.bytes == 0 {
+            let dropped = std::mem::take(&mut state.dropped);
+            drop(state);
+            if dropped > 0
+                && let Some(report) = &shared.report
+            {
+                report(&format!(
+                    "{dropped} bytes of program output to {} were dropped while it was not being read",
+                    shared.name
+                ));
+            }
             shared.drained.notify_all();
         }
     }
@@ -222,10 +243,22 @@ fn write_all(fd: RawFd, mut bytes: &[u8]) -> std::io::Result<()> {
         let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
         if n < 0 {
             let err = std::io::Error::last_os_error();
-            if err.kind() == std::io::ErrorKind::Interrupted {
-                continue;
+            match err.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                // Someone sharing the file description made it non-blocking: wait
+                // until it can take more, as a blocking write would have.
+                Some(libc::EAGAIN) => {
+                    let mut pollfd = libc::pollfd {
+                        fd,
+                        events: libc::POLLOUT,
+                        revents: 0,
+                    };
+                    // SAFETY: one live pollfd.
+                    unsafe { libc::poll(&mut pollfd, 1, -1) };
+                    continue;
+                }
+                _ => return Err(err),
             }
-            return Err(err);
         }
         bytes = &bytes[n as usize..];
     }

@@ -21,18 +21,28 @@ use crate::sys::{reap, signals, spawn, tree};
 /// Runs the plan's programs until the supervisor decides to exit; returns the exit code.
 pub fn run(plan: Plan, reactor: &mut Reactor) -> i32 {
     let code = supervise(plan, reactor);
-    // Every program's pipes to their end, every line written: lossless, but bounded,
-    // since a stalled reader of rinit's stdout must not keep a stopped container alive.
-    if let Some(mux) = crate::log::take_mux() {
-        mux.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .finish(Instant::now() + FINAL_FLUSH);
+    // Every program's pipes to their end, then the exit line, then every line written:
+    // lossless, but bounded, since a pipe held open by a process outside rinit's reach,
+    // or a stalled reader of rinit's stdout, must not keep a stopped container alive.
+    let mux = crate::log::mux();
+    if let Some(mux) = &mux {
+        lock(mux).drain_all(Instant::now() + FINAL_DRAIN);
+    }
+    crate::warn!("exiting with code {code}");
+    if let Some(mux) = crate::log::take_mux().or(mux) {
+        lock(&mux).flush(Instant::now() + FINAL_FLUSH);
     }
     code
 }
 
-/// How long rinit may take, once everything has stopped, to write the last lines.
+/// Once everything has stopped: how long to wait for the programs' pipes to end, then
+/// how long to wait for the last lines to be written.
+const FINAL_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
 const FINAL_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn lock(mux: &std::sync::Arc<std::sync::Mutex<Mux>>) -> std::sync::MutexGuard<'_, Mux> {
+    mux.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 fn supervise(plan: Plan, reactor: &mut Reactor) -> i32 {
     let grace = plan.grace;
@@ -223,10 +233,7 @@ impl Driver {
                     }
                 }
                 Command::ReportSurvivors => cleanup::report_survivors(),
-                Command::Exit(code) => {
-                    crate::warn!("exiting with code {code}");
-                    return Some(code);
-                }
+                Command::Exit(code) => return Some(code),
             }
         }
         None
