@@ -74,7 +74,13 @@ fn run() -> i32 {
 /// configuration at all) and returns None: nothing may start from a bad file.
 fn load_plan(explicit: Option<std::path::PathBuf>) -> Option<config::Plan> {
     let env = std::env::var_os("RINIT_CONFIG");
-    let path = match config::locate(explicit, env, |p| p.exists()) {
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(std::path::Path::to_path_buf))
+        .unwrap_or_default();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let supervisord = config::supervisord::search_paths(&exe_dir, &cwd);
+    let path = match config::locate(explicit, env, |p| p.exists(), &supervisord) {
         Ok(path) => path,
         Err(message) => {
             warn!("{message}");
@@ -82,8 +88,14 @@ fn load_plan(explicit: Option<std::path::PathBuf>) -> Option<config::Plan> {
             return None;
         }
     };
-    match config::toml::load(&path) {
-        Ok(plan) => Some(plan),
+    match config::load(&path) {
+        Ok((plan, warnings)) => {
+            // Nothing is ignored silently: every key or section read but not acted on.
+            for warning in warnings {
+                warn!("{warning}");
+            }
+            Some(plan)
+        }
         Err(err) => {
             warn!("{err}");
             None

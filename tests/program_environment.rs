@@ -16,9 +16,10 @@ fn write_config(text: &str) -> (common::TempDir, String) {
 fn program_runs_as_configured() {
     // SAFETY: geteuid cannot fail. Switching users needs root, which CI has.
     assert_eq!(unsafe { libc::geteuid() }, 0, "this test needs root");
-    // `$$$$`: in the TOML file `$$` is a literal `$`, so the shell sees `$$`.
+    // `$$$$`: in the TOML file `$$` is a literal `$`, so the shell sees `$$`. The mask is
+    // read by an exec'd grep: sh itself blocks signals for moments while it forks.
     let script = "id -u; id -g; id -G; pwd; umask; echo \"$GREETING $HOME_IS\"; \
-                  ps -o sid= -p $$$$ | tr -d ' '; echo $$$$; grep SigBlk /proc/$$$$/status";
+                  ps -o sid= -p $$$$ | tr -d ' '; echo $$$$; exec grep SigBlk /proc/self/status";
     let config = format!(
         r#"
 [rinit]

@@ -3,6 +3,7 @@
 //! downstream knows only this module's types.
 
 pub mod describe;
+pub mod supervisord;
 pub mod toml;
 
 use std::path::PathBuf;
@@ -14,11 +15,13 @@ use libc::c_int;
 pub const DEFAULT_GRACE: Duration = crate::cli::DEFAULT_GRACE;
 
 /// Where the configuration is: `-c FILE`, else `$RINIT_CONFIG`, else
-/// [`crate::cli::DEFAULT_CONFIG`] if it exists. The error lists what was tried.
+/// [`crate::cli::DEFAULT_CONFIG`], else where supervisord looks (`fallbacks`, in order).
+/// The error lists what was tried.
 pub fn locate(
     explicit: Option<PathBuf>,
     env: Option<std::ffi::OsString>,
     exists: impl Fn(&std::path::Path) -> bool,
+    fallbacks: &[PathBuf],
 ) -> Result<PathBuf, String> {
     if let Some(path) = explicit {
         return Ok(path);
@@ -27,13 +30,27 @@ pub fn locate(
         return Ok(PathBuf::from(path));
     }
     let default = PathBuf::from(crate::cli::DEFAULT_CONFIG);
-    if exists(&default) {
-        return Ok(default);
+    let candidates = std::iter::once(&default).chain(fallbacks);
+    if let Some(found) = candidates.clone().find(|path| exists(path)) {
+        return Ok(found.clone());
     }
+    let tried: Vec<String> = candidates.map(|p| p.display().to_string()).collect();
     Err(format!(
         "no command given and no configuration found (tried $RINIT_CONFIG: unset, {}: not found)",
-        default.display()
+        tried.join(", ")
     ))
+}
+
+/// Reads a configuration file in whichever format its content shows: supervisord's INI
+/// dialect (a `[program:x]`, `[supervisord]`... section) or rinit's TOML. Returns the
+/// plan and the warnings (keys and sections read but ignored).
+pub fn load(path: &std::path::Path) -> Result<(Plan, Vec<String>), toml::ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|err| toml::ConfigError::io(path, err))?;
+    if supervisord::looks_like_supervisord(&text) {
+        supervisord::load(path)
+    } else {
+        toml::load(path).map(|plan| (plan, Vec::new()))
+    }
 }
 
 /// Everything rinit needs to run a set of programs.
@@ -234,12 +251,28 @@ mod tests {
         let always = |_: &std::path::Path| true;
         let flag = Some(PathBuf::from("/a.toml"));
         let env = Some(std::ffi::OsString::from("/b.toml"));
-        assert_eq!(locate(flag, env.clone(), never), Ok("/a.toml".into()));
-        assert_eq!(locate(None, env, never), Ok("/b.toml".into()));
-        assert_eq!(locate(None, None, always), Ok("/etc/rinit.toml".into()));
+        let supervisord = [PathBuf::from("/etc/supervisord.conf")];
         assert_eq!(
-            locate(None, Some("".into()), never),
-            Err("no command given and no configuration found (tried $RINIT_CONFIG: unset, /etc/rinit.toml: not found)".into())
+            locate(flag, env.clone(), never, &supervisord),
+            Ok("/a.toml".into())
+        );
+        assert_eq!(locate(None, env, never, &supervisord), Ok("/b.toml".into()));
+        assert_eq!(
+            locate(None, None, always, &supervisord),
+            Ok("/etc/rinit.toml".into())
+        );
+        let only_supervisord = |p: &std::path::Path| p.ends_with("supervisord.conf");
+        assert_eq!(
+            locate(None, None, only_supervisord, &supervisord),
+            Ok("/etc/supervisord.conf".into())
+        );
+        assert_eq!(
+            locate(None, Some("".into()), never, &supervisord),
+            Err(
+                "no command given and no configuration found (tried $RINIT_CONFIG: unset, \
+                 /etc/rinit.toml, /etc/supervisord.conf: not found)"
+                    .into()
+            )
         );
     }
 }

@@ -98,6 +98,35 @@ pub struct ConfigError {
     io: Option<std::io::Error>,
 }
 
+impl ConfigError {
+    /// An error at `path` (and `line`, `key` when known), for the other front-end.
+    pub(crate) fn new(
+        path: &Path,
+        line: Option<usize>,
+        key: Option<String>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError {
+            path: path.to_path_buf(),
+            line,
+            key,
+            message: message.into(),
+            io: None,
+        }
+    }
+
+    /// `path` could not be read.
+    pub(crate) fn io(path: &Path, err: std::io::Error) -> ConfigError {
+        ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            key: None,
+            message: String::new(),
+            io: Some(err),
+        }
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = self.path.display();
