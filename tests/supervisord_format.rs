@@ -1,0 +1,117 @@
+//! supervisord configuration files, read unchanged: the same plan as the TOML twin, the
+//! same behaviour at run time, and a warning for everything read but not acted on.
+
+mod common;
+
+use common::{Mode, TempDir};
+
+fn repo_file(name: &str) -> String {
+    format!("{}/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `rinit check` output without its first line (which names the file).
+fn plan_of(file: &str) -> Vec<String> {
+    let out = common::run(Mode::Subreaper, &["check", "-c", file]);
+    assert_eq!(out.code, 0, "{out:?}");
+    out.stdout[1..].to_vec()
+}
+
+#[test]
+fn the_supervisord_example_reads_exactly_as_its_toml_twin() {
+    let ini = plan_of(&repo_file("examples/supervisord.conf"));
+    let toml = plan_of(&repo_file("examples/supervisord-twin.toml"));
+    assert_eq!(ini, toml);
+    assert!(
+        ini.contains(&"  2. priority 20: worker_00, worker_01".to_string()),
+        "{ini:#?}"
+    );
+}
+
+#[test]
+fn a_fatal_program_in_a_supervisord_file_ends_the_container_with_its_code() {
+    let dir = TempDir::new();
+    let conf = dir.write(
+        "supervisord.conf",
+        "[supervisord]
+nodaemon=true
+
+[program:web]
+command=@TP@ sleep
+startsecs=0
+
+[program:flaky]
+command=sh -c 'echo trying; exit 5'
+startretries=1
+",
+    );
+    for mode in common::BOTH_MODES {
+        let out = common::run(mode, &["-c", &conf]);
+        assert_eq!(out.code, 5, "{mode:?}: {out:?}");
+        assert_eq!(
+            out.stdout.iter().filter(|l| *l == "flaky | trying").count(),
+            2,
+            "two starts, prefixed: {out:?}"
+        );
+        assert!(
+            out.stderr
+                .iter()
+                .any(|l| l == "rinit | flaky: gave up (FATAL)"),
+            "{out:?}"
+        );
+        assert!(
+            out.stderr
+                .iter()
+                .any(|l| l == "rinit | web: stopping with SIGTERM"),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
+fn what_rinit_does_not_act_on_is_listed_not_dropped() {
+    let dir = TempDir::new();
+    let conf = dir.write(
+        "supervisord.conf",
+        "[unix_http_server]
+file=/run/supervisor.sock
+
+[supervisord]
+nodaemon=true
+
+[program:web]
+command=sleep 1
+stdout_logfile=/var/log/web.log
+",
+    );
+    let out = common::run(Mode::Subreaper, &["check", "-c", &conf]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.iter().any(|l| l.contains("unix_http_server")),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.iter().any(|l| l.contains("stdout_logfile")),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.iter().all(|l| l.starts_with("rinit: ")),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn supervisord_errors_are_refused_with_file_line_and_key() {
+    let dir = TempDir::new();
+    let conf = dir.write(
+        "supervisord.conf",
+        "[supervisord]\n[program:web]\ncommand=sleep 1\nautostart=maybe\n",
+    );
+    let out = common::run(Mode::Subreaper, &["-c", &conf]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.is_empty(), "nothing may start: {out:?}");
+    assert!(
+        out.stderr[0].starts_with(&format!("rinit: {conf}:4: ")),
+        "{out:?}"
+    );
+    assert!(out.stderr[0].contains("autostart"), "{out:?}");
+}
