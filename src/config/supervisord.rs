@@ -577,6 +577,40 @@ fn signal(text: &str) -> Result<libc::c_int, String> {
     signals::parse(text).ok_or_else(|| format!("value {text:?} is not a valid signal name"))
 }
 
+/// The two eventlisteners that containers carry only to make up for what supervisord
+/// lacks, recognised by their command and events, and replaced by rinit's own behaviour.
+fn recognise_listener(section: &Section) -> &'static str {
+    let key = |name: &str| {
+        section
+            .keys
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, e)| e.value.to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let (command, events) = (key("command"), key("events"));
+    if command.contains("supervisor_stdout") {
+        return "recognised supervisor_stdout: rinit prefixes every program's output itself; \
+                section replaced by that";
+    }
+    let on_failure = [
+        "process_state_fatal",
+        "process_state_exited",
+        "process_state",
+    ]
+    .iter()
+    .any(|event| events.contains(event));
+    let stops = ["kill", "shutdown", "stop", "exit"]
+        .iter()
+        .any(|word| command.contains(word));
+    if on_failure && stops {
+        return "recognised a listener that stops supervisord when a program fails: rinit \
+                shuts the container down itself, with the program's exit code; section \
+                replaced by that";
+    }
+    "eventlisteners are not supported by rinit, section ignored"
+}
+
 /// supervisord's `process_or_group_name`: stripped; no space, ':' or '/'.
 fn process_or_group_name(name: &str) -> Result<String, String> {
     let name = name.trim();
@@ -1094,10 +1128,9 @@ impl Reader<'_> {
             } else {
                 let kind = name.split(':').next().unwrap_or_default();
                 let message = match kind {
-                    "eventlistener" | "fcgi-program" | "unix_http_server" | "inet_http_server"
-                    | "supervisorctl" | "rpcinterface" | "ctlplugin" => {
-                        "not supported by rinit, section ignored"
-                    }
+                    "eventlistener" => recognise_listener(&self.ini.sections[index]),
+                    "fcgi-program" | "unix_http_server" | "inet_http_server" | "supervisorctl"
+                    | "rpcinterface" | "ctlplugin" => "not supported by rinit, section ignored",
                     _ => "unknown section, ignored (section names are case-sensitive)",
                 };
                 let section = &self.ini.sections[index];
@@ -2289,7 +2322,7 @@ mod tests {
                     at(11)
                 ),
                 format!(
-                    "{}: [eventlistener:stdout]: not supported by rinit, section ignored",
+                    "{}: [eventlistener:stdout]: recognised supervisor_stdout: rinit prefixes every program's output itself; section replaced by that",
                     at(13)
                 ),
                 format!(
@@ -2412,6 +2445,42 @@ mod tests {
                     "{worker}:15: [program:worker] stdout_logfile: stdout_logfile=/var/log/worker.log: not supported yet, output goes to rinit's prefixed stdout"
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn the_kill_supervisord_listener_is_recognised() {
+        let section = Section {
+            name: "eventlistener:quit".into(),
+            file: PathBuf::from("/x"),
+            line: 1,
+            keys: vec![
+                (
+                    "command".into(),
+                    Entry {
+                        value: "sh -c 'kill -SIGQUIT $PPID'".into(),
+                        file: PathBuf::from("/x"),
+                        line: 2,
+                    },
+                ),
+                (
+                    "events".into(),
+                    Entry {
+                        value: "PROCESS_STATE_FATAL".into(),
+                        file: PathBuf::from("/x"),
+                        line: 3,
+                    },
+                ),
+            ],
+        };
+        assert!(recognise_listener(&section).starts_with("recognised a listener that stops"));
+        let other = Section {
+            keys: Vec::new(),
+            ..section
+        };
+        assert_eq!(
+            recognise_listener(&other),
+            "eventlisteners are not supported by rinit, section ignored"
         );
     }
 }
