@@ -24,7 +24,7 @@ programs of a configuration file. It exits with the code of the program that end
 usage: rinit [OPTIONS] -- COMMAND [ARGS...]   run COMMAND as rinit's child
        rinit [OPTIONS] [-c FILE]              supervise the programs of FILE
                                               (default: $RINIT_CONFIG, else /etc/rinit.toml)
-       rinit check [-c FILE]                  validate FILE and print how it was read
+       rinit check [-c FILE] [--json]         validate FILE and print how it was read
 
 options:
   -c, --config FILE     the configuration file (TOML)
@@ -44,9 +44,10 @@ pub enum Invocation {
     Run(RunArgs),
     /// `rinit [-c FILE]`
     Supervise(SuperviseArgs),
-    /// `rinit check [-c FILE]`
+    /// `rinit check [-c FILE] [--json]`
     Check {
         config: Option<PathBuf>,
+        json: bool,
     },
     Help,
     Version,
@@ -84,6 +85,7 @@ pub fn parse(
     let mut verbose = false;
     let mut check = false;
     let mut config = None;
+    let mut json = false;
     let mut argv = Vec::new();
     let mut seen_any = false;
     while let Some(arg) = args.next() {
@@ -103,6 +105,7 @@ pub fn parse(
             "-V" | "--version" => return Ok(Invocation::Version),
             "-v" | "--verbose" => verbose = true,
             "--single-child" => single_child = true,
+            "--json" => json = true,
             "-s" | "-g" => {}
             "-c" | "--config" => {
                 let value = args
@@ -156,7 +159,10 @@ pub fn parse(
         ));
     }
     if check {
-        return Ok(Invocation::Check { config });
+        return Ok(Invocation::Check { config, json });
+    }
+    if json {
+        return Err(UsageError("--json applies only to rinit check".into()));
     }
     Ok(Invocation::Supervise(SuperviseArgs {
         config,
@@ -270,12 +276,16 @@ mod tests {
         assert_eq!(
             parse_strs(&["check", "--config=/y.toml"]),
             Ok(Invocation::Check {
-                config: Some("/y.toml".into())
+                config: Some("/y.toml".into()),
+                json: false
             })
         );
         assert_eq!(
             parse_strs(&["check"]),
-            Ok(Invocation::Check { config: None })
+            Ok(Invocation::Check {
+                config: None,
+                json: false
+            })
         );
         assert!(parse_strs(&["-c", "/x.toml", "--", "true"]).is_err());
         assert!(parse_strs(&["--single-child"]).is_err());

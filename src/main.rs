@@ -41,7 +41,7 @@ fn run() -> i32 {
     match invocation {
         cli::Invocation::Help => print_stdout(cli::HELP),
         cli::Invocation::Version => print_stdout(&format!("rinit {}\n", env!("CARGO_PKG_VERSION"))),
-        cli::Invocation::Check { config } => check(config),
+        cli::Invocation::Check { config, json } => check(config, json),
         cli::Invocation::Run(run) => {
             log::set_verbose(run.verbose);
             let Some(mut reactor) = start_as_init() else {
@@ -56,9 +56,13 @@ fn run() -> i32 {
         }
         cli::Invocation::Supervise(args) => {
             log::set_verbose(args.verbose);
-            let Some(mut plan) = load_plan(args.config) else {
+            let Some((mut plan, warnings)) = load_plan(args.config) else {
                 return 2;
             };
+            // Nothing is ignored silently: every key or section read but not acted on.
+            for warning in warnings {
+                warn!("{warning}");
+            }
             if let Some(grace) = args.grace {
                 plan.grace = grace;
             }
@@ -72,7 +76,7 @@ fn run() -> i32 {
 
 /// Finds and reads the configuration; on error, says why (two lines when there is no
 /// configuration at all) and returns None: nothing may start from a bad file.
-fn load_plan(explicit: Option<std::path::PathBuf>) -> Option<config::Plan> {
+fn load_plan(explicit: Option<std::path::PathBuf>) -> Option<(config::Plan, Vec<String>)> {
     let env = std::env::var_os("RINIT_CONFIG");
     let exe_dir = std::env::current_exe()
         .ok()
@@ -89,13 +93,7 @@ fn load_plan(explicit: Option<std::path::PathBuf>) -> Option<config::Plan> {
         }
     };
     match config::load(&path) {
-        Ok((plan, warnings)) => {
-            // Nothing is ignored silently: every key or section read but not acted on.
-            for warning in warnings {
-                warn!("{warning}");
-            }
-            Some(plan)
-        }
+        Ok(loaded) => Some(loaded),
         Err(err) => {
             warn!("{err}");
             None
@@ -103,12 +101,19 @@ fn load_plan(explicit: Option<std::path::PathBuf>) -> Option<config::Plan> {
     }
 }
 
-/// `rinit check`: validate, print the plan, exit 0; or print the error, exit 2.
-fn check(explicit: Option<std::path::PathBuf>) -> i32 {
-    match load_plan(explicit) {
-        Some(plan) => print_stdout(&config::describe::describe(&plan)),
-        None => 2,
+/// `rinit check`: validate, print the plan (and the warnings), exit 0; or print the
+/// error, exit 2. With `--json`, one JSON object on stdout, warnings included.
+fn check(explicit: Option<std::path::PathBuf>, json: bool) -> i32 {
+    let Some((plan, warnings)) = load_plan(explicit) else {
+        return 2;
+    };
+    if json {
+        return print_stdout(&config::describe::describe_json(&plan, &warnings));
     }
+    for warning in &warnings {
+        warn!("{warning}");
+    }
+    print_stdout(&config::describe::describe(&plan))
 }
 
 /// The PID-1 duties common to both modes: subreaper when not PID 1, signal intake.

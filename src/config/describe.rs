@@ -4,6 +4,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::{Autorestart, Color, Kind, LogFormat, OnExit, Plan, ProgramOutput, ProgramSpec};
+use crate::output::format::json_string;
 use crate::sys::signals;
 
 fn duration(d: Duration) -> String {
@@ -162,6 +163,116 @@ fn describe_program(spec: &ProgramSpec) -> String {
     out
 }
 
+/// `rinit check --json`: the plan as one JSON object, one entry per process in start
+/// order, with supervisord's key names and units, so tools can compare it with
+/// supervisord's own reading. `environment` holds only what the file adds.
+pub fn describe_json(plan: &Plan, warnings: &[String]) -> String {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"{\"programs\":[");
+    for (index, spec) in plan.programs.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        program_json(spec, &mut out);
+    }
+    out.extend_from_slice(b"],\"warnings\":[");
+    for (index, warning) in warnings.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        json_string(warning.as_bytes(), &mut out);
+    }
+    out.extend_from_slice(b"]}\n");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn program_json(spec: &ProgramSpec, out: &mut Vec<u8>) {
+    let text = |out: &mut Vec<u8>, key: &str, value: &str| {
+        let _ = write!(PushStr(out), ",\"{key}\":");
+        json_string(value.as_bytes(), out);
+    };
+    let optional = |out: &mut Vec<u8>, key: &str, value: Option<&str>| match value {
+        Some(value) => text(out, key, value),
+        None => {
+            let _ = write!(PushStr(out), ",\"{key}\":null");
+        }
+    };
+    out.extend_from_slice(b"{\"name\":");
+    json_string(spec.name.as_bytes(), out);
+    optional(
+        out,
+        "group",
+        Some(spec.group.as_deref().unwrap_or(&spec.name)),
+    );
+    out.extend_from_slice(b",\"command\":[");
+    for (index, arg) in spec.command.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        json_string(arg.as_bytes(), out);
+    }
+    out.push(b']');
+    let autorestart = match spec.autorestart {
+        Autorestart::Always => "true",
+        Autorestart::Never => "false",
+        Autorestart::Unexpected => "unexpected",
+    };
+    let signal = signals::name(spec.stopsignal);
+    let seconds = |d: Duration| d.as_secs_f64();
+    let _ = write!(
+        PushStr(out),
+        ",\"priority\":{},\"autostart\":{},\"autorestart\":\"{autorestart}\",\"exitcodes\":{:?},\
+         \"startsecs\":{},\"startretries\":{},\"stopsignal\":\"{}\",\"stopwaitsecs\":{},\
+         \"stopasgroup\":{},\"killasgroup\":{}",
+        spec.priority,
+        spec.autostart,
+        spec.exitcodes,
+        seconds(spec.startsecs),
+        spec.startretries,
+        signal.strip_prefix("SIG").unwrap_or(&signal),
+        seconds(spec.stopwaitsecs),
+        spec.stopasgroup,
+        spec.killasgroup,
+    );
+    optional(out, "user", spec.user.as_ref().map(|u| u.name.as_str()));
+    let directory = spec.directory.as_ref().map(|d| d.display().to_string());
+    optional(out, "directory", directory.as_deref());
+    match spec.umask {
+        Some(umask) => {
+            let _ = write!(PushStr(out), ",\"umask\":{umask}");
+        }
+        None => out.extend_from_slice(b",\"umask\":null"),
+    }
+    out.extend_from_slice(b",\"environment\":{");
+    for (index, (key, value)) in spec.environment.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        json_string(key.as_bytes(), out);
+        out.push(b':');
+        json_string(value.as_bytes(), out);
+    }
+    out.push(b'}');
+    let _ = write!(
+        PushStr(out),
+        ",\"redirect_stderr\":{}",
+        spec.redirect_stderr
+    );
+    optional(out, "stdout_logfile", spec.stdout_logfile.as_deref());
+    optional(out, "stderr_logfile", spec.stderr_logfile.as_deref());
+    out.push(b'}');
+}
+
+/// `write!` into a byte vector.
+struct PushStr<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for PushStr<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +298,27 @@ mod tests {
         assert!(text.contains("  stopsignal    SIGTERM to the process group\n"));
         assert!(text.contains("  environment   A=1\n"));
         assert!(!text.contains("[program.migrate]\n  command       [\"migrate\"]\n  type          oneshot\n  priority      1\n  autostart     true\n  autorestart"));
+    }
+
+    #[test]
+    fn json_has_supervisords_keys_and_units() {
+        let mut web = ProgramSpec::with_defaults("web", vec!["nginx".into(), "-g".into()]);
+        web.environment = vec![("A".into(), "1\"".into())];
+        web.umask = Some(0o22);
+        let plan = Plan {
+            source: PathBuf::from("/etc/rinit.toml"),
+            grace: Duration::from_secs(8),
+            programs: vec![web],
+            output: Default::default(),
+        };
+        assert_eq!(
+            describe_json(&plan, &["w1".into()]),
+            "{\"programs\":[{\"name\":\"web\",\"group\":\"web\",\"command\":[\"nginx\",\"-g\"],\
+             \"priority\":999,\"autostart\":true,\"autorestart\":\"unexpected\",\"exitcodes\":[0],\
+             \"startsecs\":1,\"startretries\":3,\"stopsignal\":\"TERM\",\"stopwaitsecs\":10,\
+             \"stopasgroup\":true,\"killasgroup\":true,\"user\":null,\"directory\":null,\
+             \"umask\":18,\"environment\":{\"A\":\"1\\\"\"},\"redirect_stderr\":false,\
+             \"stdout_logfile\":null,\"stderr_logfile\":null}],\"warnings\":[\"w1\"]}\n"
+        );
     }
 }

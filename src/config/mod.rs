@@ -197,6 +197,11 @@ pub struct ProgramSpec {
     pub redirect_stderr: bool,
     /// This program's own prefix template, instead of `[rinit] log_prefix`.
     pub prefix: Option<String>,
+    /// The supervisord group it belongs to (supervisord files; for reports).
+    pub group: Option<String>,
+    /// `stdout_logfile` / `stderr_logfile` as configured (supervisord files; reports).
+    pub stdout_logfile: Option<String>,
+    pub stderr_logfile: Option<String>,
 }
 
 impl ProgramSpec {
@@ -229,6 +234,9 @@ impl ProgramSpec {
             output: ProgramOutput::Prefixed,
             redirect_stderr: false,
             prefix: None,
+            group: None,
+            stdout_logfile: None,
+            stderr_logfile: None,
         }
     }
 

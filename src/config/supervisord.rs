@@ -1163,6 +1163,7 @@ impl Reader<'_> {
         for group in process_groups {
             for mut process in group.processes {
                 process.priority = group.priority;
+                process.group = Some(group.name.clone());
                 if programs.iter().any(|p| p.name == process.name) {
                     return Err(ConfigError::new(
                         self.path,
@@ -1542,6 +1543,11 @@ impl Reader<'_> {
                     &names,
                 )?;
                 let at = format!("{}:{}", e.file.display(), e.line);
+                if key == "stdout_logfile" {
+                    spec.stdout_logfile = Some(value.clone());
+                } else {
+                    spec.stderr_logfile = Some(value.clone());
+                }
                 if key == "stderr_logfile" && redirect_stderr {
                     warnings.push(format!("{at}: [{sname}] {key}: ignored: redirect_stderr=true sends stderr to stdout"));
                 } else if !paths.contains(&value.as_str()) {
@@ -1604,7 +1610,27 @@ mod tests {
     }
 
     /// Reads `text` as MAIN, with `files` (absolute path, text) as the file system.
+    /// [`read_with_reports`] without the report-only fields (group, log files), which
+    /// `groups_and_logfiles_are_kept_for_reports` checks on its own.
     fn read_with(text: &str, files: &[(&str, &str)]) -> Result<(Plan, Vec<String>), ConfigError> {
+        read_with_reports(text, files).map(|(mut plan, warnings)| {
+            clear_reports(&mut plan);
+            (plan, warnings)
+        })
+    }
+
+    fn clear_reports(plan: &mut Plan) {
+        for program in &mut plan.programs {
+            program.group = None;
+            program.stdout_logfile = None;
+            program.stderr_logfile = None;
+        }
+    }
+
+    fn read_with_reports(
+        text: &str,
+        files: &[(&str, &str)],
+    ) -> Result<(Plan, Vec<String>), ConfigError> {
         let files: Vec<(PathBuf, String)> = files
             .iter()
             .map(|(p, t)| (PathBuf::from(p), t.to_string()))
@@ -1642,6 +1668,21 @@ mod tests {
 
     fn read(text: &str) -> (Plan, Vec<String>) {
         read_with(text, &[]).unwrap_or_else(|err| panic!("unexpected error: {err}"))
+    }
+
+    #[test]
+    fn groups_and_logfiles_are_kept_for_reports() {
+        let text = format!(
+            "{HEAD}[group:g]\nprograms=a\n[program:a]\ncommand=x\nstdout_logfile=/dev/stdout\n\
+             [program:b]\ncommand=y\nstderr_logfile=/dev/fd/2\n"
+        );
+        let (plan, _) = read_with_reports(&text, &[]).unwrap_or_else(|err| panic!("{err}"));
+        let a = plan.programs.iter().find(|p| p.name == "a").unwrap();
+        assert_eq!(a.group.as_deref(), Some("g"));
+        assert_eq!(a.stdout_logfile.as_deref(), Some("/dev/stdout"));
+        let b = plan.programs.iter().find(|p| p.name == "b").unwrap();
+        assert_eq!(b.group.as_deref(), Some("b"));
+        assert_eq!(b.stderr_logfile.as_deref(), Some("/dev/fd/2"));
     }
 
     fn programs(text: &str) -> Vec<ProgramSpec> {
@@ -2369,8 +2410,9 @@ mod tests {
         };
         let read_file = |path: &Path| std::fs::read_to_string(path);
         let env = |name: &str| (name == "HOME").then(|| "/root".to_string());
-        let (plan, warnings) = parse(&text, &main, &env, &FakeUsers, &read_file, &list_dir)
+        let (mut plan, warnings) = parse(&text, &main, &env, &FakeUsers, &read_file, &list_dir)
             .unwrap_or_else(|err| panic!("{err}"));
+        clear_reports(&mut plan);
         let conf_d = dir.join("conf.d");
         let global = vec![
             ("APP_ENV".to_string(), "production".to_string()),

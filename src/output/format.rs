@@ -194,7 +194,7 @@ fn render_prefix(
 }
 
 /// A JSON string. Bytes that are not UTF-8 become U+FFFD: JSON text must be UTF-8.
-fn json_string(bytes: &[u8], out: &mut Vec<u8>) {
+pub fn json_string(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     for c in String::from_utf8_lossy(bytes).chars() {
         match c {
