@@ -115,3 +115,42 @@ fn supervisord_errors_are_refused_with_file_line_and_key() {
     );
     assert!(out.stderr[0].contains("autostart"), "{out:?}");
 }
+
+/// `rinit check --json` agrees with supervisord 4.3.0's own reading of the same file,
+/// recorded with `integration/supervisord-reading.py` (repository root as `@ROOT@`).
+#[test]
+fn rinit_reads_supervisord_files_as_supervisord_does() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for (file, reading) in [
+        (
+            "examples/supervisord.conf",
+            "examples_supervisord.conf.json",
+        ),
+        (
+            "tests/fixtures/supervisord/supervisord.conf",
+            "tests_fixtures_supervisord_supervisord.conf.json",
+        ),
+    ] {
+        let recorded = std::fs::read_to_string(repo_file(&format!(
+            "tests/fixtures/supervisord/readings/{reading}"
+        )))
+        .unwrap()
+        .replace("@ROOT@", root);
+        let theirs: serde_json::Value = serde_json::from_str(&recorded).unwrap();
+        let out = common::run(
+            Mode::Subreaper,
+            &["check", "--json", "-c", &repo_file(file)],
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        let ours: serde_json::Value = serde_json::from_str(&out.stdout.join("\n")).unwrap();
+        let theirs = theirs["programs"].as_array().unwrap();
+        let ours = ours["programs"].as_array().unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{file}");
+        for (mine, sup) in ours.iter().zip(theirs) {
+            // Every key supervisord reports, with the same value (rinit reports more).
+            for (key, value) in sup.as_object().unwrap() {
+                assert_eq!(&mine[key], value, "{file}: {} {key}", sup["name"]);
+            }
+        }
+    }
+}
