@@ -80,7 +80,7 @@ nodaemon=true
 
 [program:web]
 command=sleep 1
-stdout_logfile=/var/log/web.log
+stdout_logfile=AUTO
 ",
     );
     let out = common::run(Mode::Subreaper, &["check", "-c", &conf]);
@@ -153,4 +153,50 @@ fn rinit_reads_supervisord_files_as_supervisord_does() {
             }
         }
     }
+}
+
+#[test]
+fn a_real_stdout_logfile_is_written_raw_and_rotated() {
+    let dir = TempDir::new();
+    let conf = dir.write(
+        "supervisord.conf",
+        "[supervisord]
+nodaemon=true
+
+[program:app]
+command=sh -c 'for i in $(seq 1 100); do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done; echo to-stderr >&2'
+startsecs=0
+autorestart=false
+stdout_logfile=@DIR@/app.log
+stdout_logfile_maxbytes=2KB
+stdout_logfile_backups=1
+",
+    );
+    let out = common::run(Mode::Subreaper, &["-c", &conf]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // stdout went to the file, not to rinit's stdout; stderr still to rinit's stderr.
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        out.stderr.iter().any(|l| l == "app   | to-stderr"),
+        "{out:?}"
+    );
+    let read = |name: &str| std::fs::read_to_string(dir.file(name)).unwrap_or_default();
+    let (current, backup) = (read("app.log"), read("app.log.1"));
+    assert!(
+        !std::path::Path::new(&dir.file("app.log.2")).exists(),
+        "one backup only"
+    );
+    for file in [&current, &backup] {
+        assert!(
+            !file.is_empty() && file.len() <= 2048,
+            "{} bytes",
+            file.len()
+        );
+        assert!(
+            file.lines().all(|l| l.starts_with("line-")),
+            "raw lines: {file}"
+        );
+    }
+    // Lines are never split across files, and the newest are in the current file.
+    assert!(current.ends_with("line-100-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"));
 }

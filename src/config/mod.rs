@@ -202,6 +202,10 @@ pub struct ProgramSpec {
     /// `stdout_logfile` / `stderr_logfile` as configured (supervisord files; reports).
     pub stdout_logfile: Option<String>,
     pub stderr_logfile: Option<String>,
+    /// Write the stream, raw, to this file with rotation, instead of rinit's output
+    /// (supervisord's `stdout_logfile=/path`, with `_maxbytes` and `_backups`).
+    pub stdout_log: Option<crate::output::logfile::LogFileSpec>,
+    pub stderr_log: Option<crate::output::logfile::LogFileSpec>,
 }
 
 impl ProgramSpec {
@@ -237,6 +241,8 @@ impl ProgramSpec {
             group: None,
             stdout_logfile: None,
             stderr_logfile: None,
+            stdout_log: None,
+            stderr_log: None,
         }
     }
 

@@ -1412,11 +1412,22 @@ impl Reader<'_> {
             Some(_) => Some(read!("umask", "022", octal)),
             None => *global_umask,
         };
-        for key in ["stdout_logfile_maxbytes", "stderr_logfile_maxbytes"] {
-            let _ = read!(key, "50MB", bytes);
+        let mut max_bytes = [0u64; 2];
+        for (slot, key) in ["stdout_logfile_maxbytes", "stderr_logfile_maxbytes"]
+            .into_iter()
+            .enumerate()
+        {
+            max_bytes[slot] = u64::try_from(read!(key, "50MB", bytes)).unwrap_or(0);
         }
-        for key in ["stdout_logfile_backups", "stderr_logfile_backups"] {
-            let _ = read!(key, "10", integer);
+        let mut backups = [0u32; 2];
+        for (slot, key) in ["stdout_logfile_backups", "stderr_logfile_backups"]
+            .into_iter()
+            .enumerate()
+        {
+            // Capped: each backup is one rename per rotation.
+            backups[slot] = u32::try_from(read!(key, "10", integer))
+                .unwrap_or(0)
+                .min(1000);
         }
         let process_name = entry("process_name")
             .map(|e| e.value.clone())
@@ -1543,16 +1554,38 @@ impl Reader<'_> {
                     &names,
                 )?;
                 let at = format!("{}:{}", e.file.display(), e.line);
-                if key == "stdout_logfile" {
+                let slot = usize::from(key == "stderr_logfile");
+                if slot == 0 {
                     spec.stdout_logfile = Some(value.clone());
                 } else {
                     spec.stderr_logfile = Some(value.clone());
                 }
+                // A real file: written raw, with rotation, as supervisord does. NONE: a
+                // file nobody reads. AUTO (supervisord's temporary file): rinit's output.
+                let file = match value.as_str() {
+                    _ if paths.contains(&value.as_str()) => None,
+                    "AUTO" => {
+                        let stream = &key[..6];
+                        warnings.push(format!("{at}: [{sname}] {key}: {key}=AUTO: output goes to rinit's prefixed {stream}"));
+                        None
+                    }
+                    "NONE" => Some(crate::output::logfile::LogFileSpec {
+                        path: PathBuf::from("/dev/null"),
+                        max_bytes: 0,
+                        backups: 0,
+                    }),
+                    path => Some(crate::output::logfile::LogFileSpec {
+                        path: PathBuf::from(path),
+                        max_bytes: max_bytes[slot],
+                        backups: backups[slot],
+                    }),
+                };
                 if key == "stderr_logfile" && redirect_stderr {
                     warnings.push(format!("{at}: [{sname}] {key}: ignored: redirect_stderr=true sends stderr to stdout"));
-                } else if !paths.contains(&value.as_str()) {
-                    let stream = &key[..6];
-                    warnings.push(format!("{at}: [{sname}] {key}: {key}={value}: not supported yet, output goes to rinit's prefixed {stream}"));
+                } else if slot == 0 {
+                    spec.stdout_log = file;
+                } else {
+                    spec.stderr_log = file;
                 }
             }
             processes.push(spec);
@@ -1624,7 +1657,36 @@ mod tests {
             program.group = None;
             program.stdout_logfile = None;
             program.stderr_logfile = None;
+            program.stdout_log = None;
+            program.stderr_log = None;
         }
+    }
+
+    #[test]
+    fn real_log_files_are_written_with_supervisords_rotation_settings() {
+        use crate::output::logfile::LogFileSpec;
+        let text = format!(
+            "{HEAD}[program:a]\ncommand=x\nstdout_logfile=/var/log/a.log\n\
+             stdout_logfile_maxbytes=1KB\nstdout_logfile_backups=2\nstderr_logfile=NONE\n\
+             [program:b]\ncommand=y\nstdout_logfile=/var/log/b.log\n"
+        );
+        let (plan, warnings) = read_with_reports(&text, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let log = |path: &str, max_bytes, backups| {
+            Some(LogFileSpec {
+                path: path.into(),
+                max_bytes,
+                backups,
+            })
+        };
+        assert_eq!(plan.programs[0].stdout_log, log("/var/log/a.log", 1024, 2));
+        assert_eq!(plan.programs[0].stderr_log, log("/dev/null", 0, 0));
+        // supervisord's defaults: 50MB, 10 backups.
+        assert_eq!(
+            plan.programs[1].stdout_log,
+            log("/var/log/b.log", 52_428_800, 10)
+        );
+        assert_eq!(plan.programs[1].stderr_log, None);
     }
 
     fn read_with_reports(
@@ -2017,14 +2079,15 @@ mod tests {
         );
         assert!(e("command=%(program_name)d").contains("needs a number"));
         // logfiles are expanded twice: %% must be written %%%%.
-        assert_eq!(
-            warnings(&format!(
-                "{HEAD}[program:web]\ncommand=a\nstdout_logfile=/l/%%%%%(program_name)s"
-            )),
-            [
-                "/etc/supervisor/supervisord.conf:5: [program:web] stdout_logfile: stdout_logfile=/l/%web: not supported yet, output goes to rinit's prefixed stdout"
-            ]
-        );
+        let web = read_with_reports(
+            &format!("{HEAD}[program:web]\ncommand=a\nstdout_logfile=/l/%%%%%(program_name)s"),
+            &[],
+        )
+        .unwrap_or_else(|err| panic!("{err}"))
+        .0
+        .programs
+        .remove(0);
+        assert_eq!(web.stdout_logfile.as_deref(), Some("/l/%web"));
         let names = Names {
             fixed: [("n", Value::Int(7)), ("s", Value::Str("ab".into()))]
                 .into_iter()
@@ -2355,12 +2418,8 @@ mod tests {
                 ),
                 format!("{}: [program:a] auto_start: unknown key, ignored", at(9)),
                 format!(
-                    "{}: [program:a] stdout_logfile: stdout_logfile=AUTO: not supported yet, output goes to rinit's prefixed stdout",
+                    "{}: [program:a] stdout_logfile: stdout_logfile=AUTO: output goes to rinit's prefixed stdout",
                     at(10)
-                ),
-                format!(
-                    "{}: [program:a] stderr_logfile: stderr_logfile=/var/log/a.err: not supported yet, output goes to rinit's prefixed stderr",
-                    at(11)
                 ),
                 format!(
                     "{}: [eventlistener:stdout]: recognised supervisor_stdout: rinit prefixes every program's output itself; section replaced by that",
@@ -2482,9 +2541,6 @@ mod tests {
                 format!("{main}:18: [supervisorctl]: not supported by rinit, section ignored"),
                 format!(
                     "{worker}:16: [program:worker] stdout_events_enabled: not supported by rinit, ignored"
-                ),
-                format!(
-                    "{worker}:15: [program:worker] stdout_logfile: stdout_logfile=/var/log/worker.log: not supported yet, output goes to rinit's prefixed stdout"
                 ),
             ]
         );

@@ -1,4 +1,5 @@
 pub mod format;
 pub mod lines;
+pub mod logfile;
 pub mod mux;
 pub mod writer;

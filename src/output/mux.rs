@@ -7,6 +7,7 @@ use std::time::{Instant, SystemTime};
 
 use super::format::{self, LineFormat, Stream, Style};
 use super::lines::LineSplitter;
+use super::logfile::{LogFile, LogFileSpec};
 use super::writer::Writer;
 
 /// The longest line written as one piece; longer lines are split and marked continued.
@@ -60,6 +61,8 @@ struct Pipe {
     fd: OwnedFd,
     program: usize,
     dest: Dest,
+    /// Written raw to this log file instead of `dest`.
+    file: Option<Arc<LogFile>>,
     format: LineFormat,
     splitter: LineSplitter,
 }
@@ -78,6 +81,9 @@ pub struct Mux {
     own_style: Style,
     /// Another process writes to rinit's fds too: keep every write atomic.
     atomic: bool,
+    /// Every log file, for the final flush.
+    files: Vec<Arc<LogFile>>,
+    file_reporter: Arc<dyn Fn(&str) + Send + Sync>,
 }
 
 impl Mux {
@@ -112,7 +118,8 @@ impl Mux {
             Some(reporter(stderr_cell.clone())),
         )?;
         let _ = stderr_cell.set(stderr.clone());
-        let report = reporter(stderr_cell);
+        let report = reporter(stderr_cell.clone());
+        let own_for_files = LineFormat::new(&own_style, &own_source(width), Stream::Stderr);
         let stdout = if same_file(1, 2) {
             stderr.clone()
         } else {
@@ -129,15 +136,41 @@ impl Mux {
             lines: Vec::new(),
             own_style,
             atomic,
+            files: Vec::new(),
+            file_reporter: Arc::new(move |text: &str| {
+                if let Some(to_stderr) = stderr_cell.get() {
+                    let mut line = to_stderr.buffer();
+                    own_for_files.write(text.as_bytes(), false, SystemTime::now(), &mut line);
+                    to_stderr.push(line);
+                }
+            }),
         })
     }
 
-    /// Starts reading a program's pipe (non-blocking from now on).
+    /// A log file (supervisord's `stdout_logfile=/path`) written by its own thread, its
+    /// problems reported as rinit's own lines.
+    pub fn log_file(&mut self, spec: LogFileSpec) -> std::io::Result<Arc<LogFile>> {
+        let reporter = self.file_reporter.clone();
+        let report: super::writer::Reporter = Box::new(move |text| reporter(text));
+        let file = Arc::new(LogFile::spawn(
+            spec,
+            QUEUE_LIMIT,
+            self._wake_write.as_raw_fd(),
+            Some(report),
+        )?);
+        self.files.push(file.clone());
+        Ok(file)
+    }
+
+    /// Starts reading a program's pipe (non-blocking from now on). With `file`, its
+    /// lines go there, raw, instead of to `dest`.
+    #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
         program: usize,
         name: &str,
         stream: Stream,
+        file: Option<Arc<LogFile>>,
         dest: Dest,
         style: Style,
         fd: OwnedFd,
@@ -152,10 +185,16 @@ impl Mux {
             width: self.width,
             color: format::color_for(name),
         };
-        let format = LineFormat::new(&style, &source, stream);
+        // A log file holds the program's lines as it wrote them, as supervisord's do.
+        let raw = Style::Text {
+            prefix: String::new(),
+            timestamps: false,
+            color: false,
+        };
+        let format = LineFormat::new(if file.is_some() { &raw } else { &style }, &source, stream);
         // When another process shares rinit's fds, every line must fit one atomic write:
         // longer lines are cut into pieces (marked continued) that do.
-        let cap = if self.atomic {
+        let cap = if self.atomic && file.is_none() {
             super::writer::ATOMIC_WRITE
                 .saturating_sub(format.overhead())
                 .max(256)
@@ -166,6 +205,7 @@ impl Mux {
             fd,
             program,
             dest,
+            file,
             format,
             splitter: LineSplitter::new(cap),
         });
@@ -180,9 +220,10 @@ impl Mux {
         out.extend(
             self.pipes
                 .iter()
-                .filter(|p| match p.dest {
-                    Dest::Stdout => stdout_room,
-                    Dest::Stderr => stderr_room,
+                .filter(|p| match (&p.file, p.dest) {
+                    (Some(file), _) => file.has_room(),
+                    (None, Dest::Stdout) => stdout_room,
+                    (None, Dest::Stderr) => stderr_room,
                 })
                 .map(|p| p.fd.as_raw_fd()),
         );
@@ -286,6 +327,9 @@ impl Mux {
 
     /// Waits (at most until `deadline`) for the writers to write everything queued.
     pub fn flush(&self, deadline: Instant) {
+        for file in &self.files {
+            file.flush(deadline);
+        }
         self.stdout.flush(deadline);
         self.stderr.flush(deadline);
     }
@@ -335,27 +379,28 @@ impl Mux {
         pipe.splitter.finish(|piece| {
             format.write(piece.text, piece.continuation, now, lines);
         });
-        let dest = pipe.dest;
-        self.push_lines(dest);
+        self.push_lines(pipe.dest, pipe.file.as_deref());
     }
 
     fn flush_lines(&mut self, index: usize) {
-        let dest = self.pipes[index].dest;
-        self.push_lines(dest);
+        let (dest, file) = (self.pipes[index].dest, self.pipes[index].file.clone());
+        self.push_lines(dest, file.as_deref());
     }
 
-    fn push_lines(&mut self, dest: Dest) {
+    fn push_lines(&mut self, dest: Dest, file: Option<&LogFile>) {
         if self.lines.is_empty() {
             return;
         }
-        let fresh = match dest {
-            Dest::Stdout => self.stdout.buffer(),
-            Dest::Stderr => self.stderr.buffer(),
+        let fresh = match (file, dest) {
+            (Some(file), _) => file.buffer(),
+            (None, Dest::Stdout) => self.stdout.buffer(),
+            (None, Dest::Stderr) => self.stderr.buffer(),
         };
         let lines = std::mem::replace(&mut self.lines, fresh);
-        match dest {
-            Dest::Stdout => self.stdout.push(lines),
-            Dest::Stderr => self.stderr.push(lines),
+        match (file, dest) {
+            (Some(file), _) => file.push(lines),
+            (None, Dest::Stdout) => self.stdout.push(lines),
+            (None, Dest::Stderr) => self.stderr.push(lines),
         }
     }
 }

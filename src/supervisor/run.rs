@@ -67,6 +67,7 @@ fn supervise(plan: Plan, reactor: &mut Reactor) -> i32 {
         mux,
         styles,
         watch: Vec::new(),
+        log_files: Default::default(),
     };
     let commands = supervisor.start(Instant::now());
     if let Some(code) = driver.perform(&mut supervisor, commands) {
@@ -152,7 +153,12 @@ struct Driver {
     mux: std::sync::Arc<std::sync::Mutex<Mux>>,
     styles: Styles,
     watch: Vec<std::os::fd::RawFd>,
+    /// Log files by (program, 0 = stdout / 1 = stderr).
+    log_files: std::sync::Mutex<LogFiles>,
 }
+
+type LogFiles =
+    std::collections::HashMap<(usize, usize), std::sync::Arc<crate::output::logfile::LogFile>>;
 
 impl Driver {
     fn lock(&self) -> std::sync::MutexGuard<'_, Mux> {
@@ -296,23 +302,29 @@ impl Driver {
         // The write ends now belong to the child alone (ours close here), so its exit
         // (and its children's) brings EOF.
         if let Some(pipes) = pipes {
+            let stdout_file = self.log_file(index, 0, spec.stdout_log.as_ref());
+            let stderr_file = self.log_file(index, 1, spec.stderr_log.as_ref());
             let mut mux = self.lock();
             let stdout_style = style_for(&self.styles.spec, spec.prefix.as_deref(), Dest::Stdout);
             let (reader, _) = pipes.stdout;
+            let (name, stream) = (&spec.name, Stream::Stdout);
             mux.add(
                 index,
-                &spec.name,
-                Stream::Stdout,
+                name,
+                stream,
+                stdout_file,
                 Dest::Stdout,
                 stdout_style,
                 reader.into(),
             );
             if let Some((reader, _)) = pipes.stderr {
                 let style = style_for(&self.styles.spec, spec.prefix.as_deref(), Dest::Stderr);
+                let stream = Stream::Stderr;
                 mux.add(
                     index,
-                    &spec.name,
-                    Stream::Stderr,
+                    name,
+                    stream,
+                    stderr_file,
                     Dest::Stderr,
                     style,
                     reader.into(),
@@ -320,6 +332,34 @@ impl Driver {
             }
         }
         Ok(pid)
+    }
+
+    /// A program stream's log file, started at its first spawn and kept across restarts
+    /// (so rotation sizes carry over). None without one, or if its thread cannot start
+    /// (said once; the output then goes to rinit's).
+    fn log_file(
+        &self,
+        program: usize,
+        stream: usize,
+        spec: Option<&crate::output::logfile::LogFileSpec>,
+    ) -> Option<std::sync::Arc<crate::output::logfile::LogFile>> {
+        let spec = spec?;
+        let mut files = self.log_files.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(file) = files.get(&(program, stream)) {
+            return Some(file.clone());
+        }
+        let started = self.lock().log_file(spec.clone());
+        match started {
+            Ok(file) => {
+                files.insert((program, stream), file.clone());
+                Some(file)
+            }
+            Err(err) => {
+                drop(files);
+                crate::warn!("cannot start writing {}: {err}", spec.path.display());
+                None
+            }
+        }
     }
 
     fn pipes(&self, spec: &crate::config::ProgramSpec) -> std::io::Result<Pipes> {
