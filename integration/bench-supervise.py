@@ -52,8 +52,8 @@ def rinit_setup(tmp, priority):
     path = os.path.join(tmp, "rinit.toml")
     with open(path, "w") as f:
         f.write("\n".join(lines))
-    # Event lines (`rinit: p3: running`) go to stderr.
-    return [RINIT, "-c", path], re.compile(r"^rinit: p\d+: running$", re.M)
+    # Event lines (`rinit | p3: running`, in the programs' line format) go to stderr.
+    return [RINIT, "-c", path], re.compile(r"^rinit +\| p\d+: running$", re.M)
 
 
 def supervisord_setup(tmp, priority):
@@ -277,7 +277,7 @@ def main():
           "/proc/PID/task/PID/children and /proc/CHILD/stat (the same method for both). "
           f"Median of {RUNS}.")
     print("- start → 10 reported RUNNING: the same start until the supervisor's own 10th "
-          "RUNNING line (rinit: `rinit: pN: running` on stderr; supervisord: `success: pN "
+          "RUNNING line (rinit: `rinit | pN: running` on stderr; supervisord: `success: pN "
           "entered RUNNING state` on stdout), polled every 1 ms. "
           f"Median of {RUNS}. SIGTERM is sent only after this.")
     print("- SIGTERM → exit: from SIGTERM to the supervisor until its pidfd reports its exit; "
