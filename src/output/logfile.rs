@@ -18,22 +18,19 @@
 //!
 //! Parent directories are not created (supervisord does not): that is an open error.
 
-use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::queue::Queue;
 use super::writer::Reporter;
 
 /// After an error, output arriving sooner than this is dropped without trying again.
 pub const RETRY: Duration = Duration::from_secs(10);
-
-/// Spare buffers kept for reuse, as in the writer.
-const SPARES: usize = 8;
 
 /// Where rotated output goes and how big it may grow.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,29 +75,8 @@ pub fn rotation_plan(path: &Path, backups: u32) -> (Option<PathBuf>, Vec<(PathBu
     (Some(backup_path(path, backups)), renames)
 }
 
-struct State {
-    queue: VecDeque<Vec<u8>>,
-    /// Bytes queued plus bytes being written.
-    bytes: usize,
-    /// The reactor stopped reading because the queue was full; wake it when there is
-    /// room again.
-    reactor_waits: bool,
-    spare: Vec<Vec<u8>>,
-    /// Bytes dropped because the queue was far over its limit; reported once it empties.
-    overflow: usize,
-    /// The [`LogFile`] was dropped: the thread exits once the queue is written.
-    closing: bool,
-}
-
 struct Shared {
-    state: Mutex<State>,
-    /// Signalled when lines are queued, or on close.
-    work: Condvar,
-    /// Signalled when the queue becomes empty.
-    drained: Condvar,
-    limit: usize,
-    /// Written to (one byte) to wake the reactor when room frees up.
-    wake_fd: RawFd,
+    queue: Queue,
     report: Option<Reporter>,
     path: PathBuf,
 }
@@ -141,18 +117,7 @@ impl LogFile {
         retry: Duration,
     ) -> std::io::Result<LogFile> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                queue: VecDeque::new(),
-                bytes: 0,
-                reactor_waits: false,
-                spare: Vec::new(),
-                overflow: 0,
-                closing: false,
-            }),
-            work: Condvar::new(),
-            drained: Condvar::new(),
-            limit,
-            wake_fd,
+            queue: Queue::new(limit, wake_fd),
             report,
             path: spec.path.clone(),
         });
@@ -163,89 +128,38 @@ impl LogFile {
         Ok(LogFile { shared })
     }
 
-    /// Whether the reactor may read more output for this file. When not, the thread
-    /// wakes the reactor once the queue has drained to half the limit.
+    /// Whether the reactor may read more output for this file.
     pub fn has_room(&self) -> bool {
-        let mut state = lock(&self.shared.state);
-        let room = state.bytes < self.shared.limit;
-        if !room {
-            state.reactor_waits = true;
-        }
-        room
+        self.shared.queue.has_room()
     }
 
     /// An empty buffer to put lines into, reused when possible.
     pub fn buffer(&self) -> Vec<u8> {
-        lock(&self.shared.state).spare.pop().unwrap_or_default()
+        self.shared.queue.buffer()
     }
 
-    /// Queues whole lines (each ending in a newline; rotation happens only between
-    /// chunks). Never blocks; callers check [`LogFile::has_room`] before reading more.
+    /// Queues whole lines (each ending in a newline). Never blocks; callers check
+    /// [`LogFile::has_room`] before reading more.
     pub fn push(&self, lines: Vec<u8>) {
-        if lines.is_empty() {
-            return;
-        }
-        let mut state = lock(&self.shared.state);
-        // As in the writer: past four times the limit memory wins over completeness.
-        if state.bytes > self.shared.limit * 4 {
-            state.overflow += lines.len();
-            return;
-        }
-        state.bytes += lines.len();
-        state.queue.push_back(lines);
-        self.shared.work.notify_one();
+        self.shared.queue.push(lines);
     }
 
     /// Waits until everything queued is written (or dropped after an error), or
     /// `deadline`. Returns whether it was.
     pub fn flush(&self, deadline: Instant) -> bool {
-        let mut state = lock(&self.shared.state);
-        while state.bytes > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            state = match self.shared.drained.wait_timeout(state, left) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
-        true
+        self.shared.queue.flush(deadline)
     }
 }
 
 impl Drop for LogFile {
     fn drop(&mut self) {
-        lock(&self.shared.state).closing = true;
-        self.shared.work.notify_one();
+        self.shared.queue.close();
     }
-}
-
-/// Locks, ignoring poisoning (see the writer).
-fn lock(mutex: &Mutex<State>) -> MutexGuard<'_, State> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn write_loop(shared: &Shared, mut sink: Sink) {
     sink.start(shared);
-    loop {
-        let mut lines = {
-            let mut state = lock(&shared.state);
-            loop {
-                if let Some(lines) = state.queue.pop_front() {
-                    break lines;
-                }
-                if state.closing {
-                    return;
-                }
-                state = match shared.work.wait(state) {
-                    Ok(guard) => guard,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-            }
-        };
+    while let Some(lines) = shared.queue.next() {
         // Cut at line boundaries to what the current file can still take, so that the
         // file rotates between lines and never grows past max_bytes (unless one line
         // alone is longer).
@@ -255,28 +169,12 @@ fn write_loop(shared: &Shared, mut sink: Sink) {
             sink.append(shared, &rest[..end]);
             rest = &rest[end..];
         }
-        let mut state = lock(&shared.state);
-        state.bytes = state.bytes.saturating_sub(lines.len());
-        if state.spare.len() < SPARES && lines.capacity() <= 256 * 1024 {
-            lines.clear();
-            state.spare.push(lines);
-        }
-        if state.reactor_waits && state.bytes <= shared.limit / 2 {
-            state.reactor_waits = false;
-            // SAFETY: one byte to a non-blocking pipe; if it is full the reactor is
-            // already due to wake.
-            unsafe { libc::write(shared.wake_fd, [1u8].as_ptr().cast(), 1) };
-        }
-        if state.bytes == 0 {
-            let overflow = std::mem::take(&mut state.overflow);
-            drop(state);
-            if overflow > 0 {
-                shared.say(&format!(
-                    "{overflow} bytes of program output to {} were dropped while it was not being written fast enough",
-                    shared.path.display()
-                ));
-            }
-            shared.drained.notify_all();
+        let dropped = shared.queue.done(lines);
+        if dropped > 0 {
+            shared.say(&format!(
+                "{dropped} bytes of program output to {} were dropped while it was not being written fast enough",
+                shared.path.display()
+            ));
         }
     }
 }
@@ -461,6 +359,7 @@ fn write_all(file: &mut File, mut bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
