@@ -23,11 +23,12 @@ programs of a configuration file. It exits with the code of the program that end
 
 usage: rinit [OPTIONS] -- COMMAND [ARGS...]   run COMMAND as rinit's child
        rinit [OPTIONS] [-c FILE]              supervise the programs of FILE
-                                              (default: $RINIT_CONFIG, else /etc/rinit.toml)
+                                              (default: $RINIT_CONFIG, else /etc/rinit.toml,
+                                              else where supervisord looks)
        rinit check [-c FILE] [--json]         validate FILE and print how it was read
 
 options:
-  -c, --config FILE     the configuration file (TOML)
+  -c, --config FILE     the configuration file (TOML, or a supervisord INI file)
       --grace DURATION  the shutdown budget after SIGTERM/SIGINT, and for leftover
                         processes, before SIGKILL (default 8s; env RINIT_GRACE; overrides
                         [rinit] grace; e.g. 500ms, 3s, 1m, or a number of seconds)
