@@ -1160,11 +1160,12 @@ impl Reader<'_> {
         // §3.3: groups by (priority, name); each process takes its group's priority.
         process_groups.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
         let mut programs: Vec<ProgramSpec> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for group in process_groups {
             for mut process in group.processes {
                 process.priority = group.priority;
                 process.group = Some(group.name.clone());
-                if programs.iter().any(|p| p.name == process.name) {
+                if !seen.insert(process.name.clone()) {
                     return Err(ConfigError::new(
                         self.path,
                         None,
