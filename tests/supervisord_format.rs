@@ -200,3 +200,46 @@ stdout_logfile_backups=1
     // Lines are never split across files, and the newest are in the current file.
     assert!(current.ends_with("line-100-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"));
 }
+
+#[test]
+fn programs_sharing_a_log_file_share_one_writer_and_one_rotation() {
+    let dir = TempDir::new();
+    let conf = dir.write(
+        "supervisord.conf",
+        "[supervisord]
+nodaemon=true
+
+[program:a]
+command=sh -c 'for i in $(seq 1 100); do echo a-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done; sleep 1'
+startsecs=0
+autorestart=false
+stdout_logfile=@DIR@/shared.log
+stdout_logfile_maxbytes=4KB
+stdout_logfile_backups=5
+
+[program:b]
+command=sh -c 'for i in $(seq 1 100); do echo b-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done; exec sleep 30'
+startsecs=0
+autorestart=false
+stdout_logfile=@DIR@/shared.log
+stdout_logfile_maxbytes=4KB
+stdout_logfile_backups=5
+",
+    );
+    // a ends after 1 s (both have written everything by then) and ends the container.
+    let out = common::run(Mode::Subreaper, &["-c", &conf]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut lines = Vec::new();
+    for name in ["shared.log", "shared.log.1", "shared.log.2", "shared.log.3"] {
+        let text = std::fs::read_to_string(dir.file(name)).unwrap_or_default();
+        assert!(text.len() <= 4096, "{name}: {} bytes", text.len());
+        lines.extend(text.lines().map(str::to_string));
+    }
+    // Nothing lost or torn: one writer rotated the file for both programs.
+    assert_eq!(lines.len(), 200, "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.ends_with("-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"))
+    );
+}

@@ -47,7 +47,26 @@ pub fn locate(
 pub fn load(path: &std::path::Path) -> Result<(Plan, Vec<String>), toml::ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|err| toml::ConfigError::io(path, err))?;
     if supervisord::looks_like_supervisord(&text) {
-        supervisord::load(path)
+        let (plan, mut warnings) = supervisord::load(path)?;
+        // supervisord refuses a log file whose directory does not exist; rinit would
+        // only find out at run time, so `rinit check` says it now.
+        for program in &plan.programs {
+            for log in [&program.stdout_log, &program.stderr_log]
+                .into_iter()
+                .flatten()
+            {
+                let dir = log.path.parent().filter(|d| !d.as_os_str().is_empty());
+                if dir.is_some_and(|d| !d.is_dir()) {
+                    warnings.push(format!(
+                        "{}: [program:{}] log file {}: its directory does not exist",
+                        path.display(),
+                        program.name,
+                        log.path.display()
+                    ));
+                }
+            }
+        }
+        Ok((plan, warnings))
     } else {
         toml::load(path).map(|plan| (plan, Vec::new()))
     }

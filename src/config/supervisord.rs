@@ -408,6 +408,12 @@ fn percent_format(text: &str, names: &Names) -> Result<String, String> {
             }
             None => (None, spec),
         };
+        // A width or precision beyond any real use would only exhaust memory (and
+        // Rust's formatter refuses widths past 65535).
+        const MAX_WIDTH: usize = 4096;
+        if width > MAX_WIDTH || precision.is_some_and(|p| p > MAX_WIDTH) {
+            return Err(bad(&format!("width or precision over {MAX_WIDTH}")));
+        }
         let conversion = spec
             .chars()
             .next()
@@ -1399,6 +1405,19 @@ impl Reader<'_> {
         let exitcodes = read!("exitcodes", "0", exitcodes);
         let redirect_stderr = read!("redirect_stderr", "false", boolean);
         let numprocs = read!("numprocs", "1", integer);
+        // supervisord has no limit; a typo like numprocs=100000000 would make PID 1 run
+        // out of memory before anything starts.
+        const MAX_NUMPROCS: i64 = 4096;
+        if numprocs > MAX_NUMPROCS
+            && let Some(e) = entry("numprocs")
+        {
+            return Err(self.error(
+                e,
+                &sname,
+                "numprocs",
+                format!("{numprocs} is more than rinit runs ({MAX_NUMPROCS} at most)"),
+            ));
+        }
         let numprocs_start = read!("numprocs_start", "0", integer);
         let user = match entry("user") {
             Some(e) => {
@@ -1418,7 +1437,16 @@ impl Reader<'_> {
             .into_iter()
             .enumerate()
         {
-            max_bytes[slot] = u64::try_from(read!(key, "50MB", bytes)).unwrap_or(0);
+            let value = read!(key, "50MB", bytes);
+            max_bytes[slot] = u64::try_from(value).unwrap_or(0);
+            if value < 0
+                && let Some(e) = entry(key)
+            {
+                let at = format!("{}:{}", e.file.display(), e.line);
+                warnings.push(format!(
+                    "{at}: [{sname}] {key}: {value} is negative: the file is never rotated"
+                ));
+            }
         }
         let mut backups = [0u32; 2];
         for (slot, key) in ["stdout_logfile_backups", "stderr_logfile_backups"]
@@ -1426,9 +1454,17 @@ impl Reader<'_> {
             .enumerate()
         {
             // Capped: each backup is one rename per rotation.
-            backups[slot] = u32::try_from(read!(key, "10", integer))
-                .unwrap_or(0)
-                .min(1000);
+            let value = read!(key, "10", integer);
+            backups[slot] = u32::try_from(value).unwrap_or(0).min(1000);
+            if i64::from(backups[slot]) != value
+                && let Some(e) = entry(key)
+            {
+                let at = format!("{}:{}", e.file.display(), e.line);
+                warnings.push(format!(
+                    "{at}: [{sname}] {key}: {value} is out of range: {} backups are kept",
+                    backups[slot]
+                ));
+            }
         }
         let process_name = entry("process_name")
             .map(|e| e.value.clone())
@@ -1563,20 +1599,33 @@ impl Reader<'_> {
                 }
                 // A real file: written raw, with rotation, as supervisord does. NONE: a
                 // file nobody reads. AUTO (supervisord's temporary file): rinit's output.
-                let file = match value.as_str() {
+                // supervisord matches its keywords without regard to case.
+                let keyword = value.to_ascii_uppercase();
+                let to_stdout = slot == 1 && STDOUT_PATHS.contains(&value.as_str());
+                let file = match keyword.as_str() {
                     _ if paths.contains(&value.as_str()) => None,
-                    "AUTO" => {
-                        let stream = &key[..6];
-                        warnings.push(format!("{at}: [{sname}] {key}: {key}=AUTO: output goes to rinit's prefixed {stream}"));
+                    // The Docker idiom `stderr_logfile=/dev/stdout`: stderr into the
+                    // stdout stream, prefixed, as with redirect_stderr.
+                    _ if to_stdout => {
+                        spec.redirect_stderr = true;
                         None
                     }
-                    "NONE" => Some(crate::output::logfile::LogFileSpec {
+                    _ if slot == 0 && STDERR_PATHS.contains(&value.as_str()) => {
+                        warnings.push(format!("{at}: [{sname}] {key}: {key}={value}: rinit writes a program's stdout to its own stdout, prefixed"));
+                        None
+                    }
+                    "AUTO" | "SYSLOG" => {
+                        let stream = &key[..6];
+                        warnings.push(format!("{at}: [{sname}] {key}: {key}={value}: output goes to rinit's prefixed {stream}"));
+                        None
+                    }
+                    "NONE" | "OFF" => Some(crate::output::logfile::LogFileSpec {
                         path: PathBuf::from("/dev/null"),
                         max_bytes: 0,
                         backups: 0,
                     }),
-                    path => Some(crate::output::logfile::LogFileSpec {
-                        path: PathBuf::from(path),
+                    _ => Some(crate::output::logfile::LogFileSpec {
+                        path: PathBuf::from(&value),
                         max_bytes: max_bytes[slot],
                         backups: backups[slot],
                     }),
@@ -2580,6 +2629,54 @@ mod tests {
         assert_eq!(
             recognise_listener(&other),
             "eventlisteners are not supported by rinit, section ignored"
+        );
+    }
+
+    #[test]
+    fn hostile_sizes_are_refused_not_obeyed() {
+        let err = |body: &str| {
+            read_with_reports(&format!("{HEAD}[program:w]\n{body}\n"), &[])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(
+            err("command=echo %(process_num)070000d").contains("width or precision over 4096"),
+            "{}",
+            err("command=echo %(process_num)070000d")
+        );
+        let many = err("command=x\nnumprocs=100000000\nprocess_name=w%(process_num)d");
+        assert!(
+            many.contains("100000000 is more than rinit runs (4096 at most)"),
+            "{many}"
+        );
+    }
+
+    #[test]
+    fn log_file_keywords_ignore_case_and_cross_stream_paths_map_to_rinits_streams() {
+        let text = format!(
+            "{HEAD}[program:a]\ncommand=x\nstdout_logfile=none\nstderr_logfile=/dev/stdout\n\
+             [program:b]\ncommand=y\nstdout_logfile=Off\nstdout_logfile_backups=-3\n"
+        );
+        let (plan, warnings) = read_with_reports(&text, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let a = &plan.programs[0];
+        assert_eq!(
+            a.stdout_log.as_ref().map(|l| l.path.clone()),
+            Some("/dev/null".into())
+        );
+        assert!(a.redirect_stderr, "stderr_logfile=/dev/stdout joins stdout");
+        assert_eq!(a.stderr_log, None);
+        let b = &plan.programs[1];
+        assert_eq!(
+            b.stdout_log.as_ref().map(|l| l.path.clone()),
+            Some("/dev/null".into())
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w
+                    .ends_with("stdout_logfile_backups: -3 is out of range: 0 backups are kept")),
+            "{warnings:?}"
         );
     }
 }

@@ -153,12 +153,12 @@ struct Driver {
     mux: std::sync::Arc<std::sync::Mutex<Mux>>,
     styles: Styles,
     watch: Vec<std::os::fd::RawFd>,
-    /// Log files by (program, 0 = stdout / 1 = stderr).
+    /// Log files by path.
     log_files: std::sync::Mutex<LogFiles>,
 }
 
 type LogFiles =
-    std::collections::HashMap<(usize, usize), std::sync::Arc<crate::output::logfile::LogFile>>;
+    std::collections::HashMap<std::path::PathBuf, std::sync::Arc<crate::output::logfile::LogFile>>;
 
 impl Driver {
     fn lock(&self) -> std::sync::MutexGuard<'_, Mux> {
@@ -302,8 +302,8 @@ impl Driver {
         // The write ends now belong to the child alone (ours close here), so its exit
         // (and its children's) brings EOF.
         if let Some(pipes) = pipes {
-            let stdout_file = self.log_file(index, 0, spec.stdout_log.as_ref());
-            let stderr_file = self.log_file(index, 1, spec.stderr_log.as_ref());
+            let stdout_file = self.log_file(spec.stdout_log.as_ref());
+            let stderr_file = self.log_file(spec.stderr_log.as_ref());
             let mut mux = self.lock();
             let stdout_style = style_for(&self.styles.spec, spec.prefix.as_deref(), Dest::Stdout);
             let (reader, _) = pipes.stdout;
@@ -334,24 +334,24 @@ impl Driver {
         Ok(pid)
     }
 
-    /// A program stream's log file, started at its first spawn and kept across restarts
-    /// (so rotation sizes carry over). None without one, or if its thread cannot start
-    /// (said once; the output then goes to rinit's).
+    /// A log file, started at its first use and kept across restarts (so rotation sizes
+    /// carry over). One per path: programs, processes and streams naming the same file
+    /// share one writer, or each would rotate the file under the others. None without
+    /// one, or if its thread cannot start (said once; the output then goes to rinit's).
     fn log_file(
         &self,
-        program: usize,
-        stream: usize,
         spec: Option<&crate::output::logfile::LogFileSpec>,
     ) -> Option<std::sync::Arc<crate::output::logfile::LogFile>> {
         let spec = spec?;
+        let key = std::path::absolute(&spec.path).unwrap_or_else(|_| spec.path.clone());
         let mut files = self.log_files.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(file) = files.get(&(program, stream)) {
+        if let Some(file) = files.get(&key) {
             return Some(file.clone());
         }
         let started = self.lock().log_file(spec.clone());
         match started {
             Ok(file) => {
-                files.insert((program, stream), file.clone());
+                files.insert(key, file.clone());
                 Some(file)
             }
             Err(err) => {
