@@ -397,14 +397,19 @@ fn percent_format(text: &str, names: &Names) -> Result<String, String> {
         let width_len = spec
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(spec.len());
-        let width: usize = spec[..width_len].parse().unwrap_or(0);
+        // Too many digits for a usize is over the cap below, not no width at all.
+        let number = |digits: &str| match digits {
+            "" => 0,
+            digits => digits.parse().unwrap_or(usize::MAX),
+        };
+        let width = number(&spec[..width_len]);
         let spec = &spec[width_len..];
         let (precision, spec) = match spec.strip_prefix('.') {
             Some(spec) => {
                 let len = spec
                     .find(|c: char| !c.is_ascii_digit())
                     .unwrap_or(spec.len());
-                (Some(spec[..len].parse().unwrap_or(0)), &spec[len..])
+                (Some(number(&spec[..len])), &spec[len..])
             }
             None => (None, spec),
         };
@@ -543,9 +548,14 @@ fn bytes(text: &str) -> Result<i64, String> {
     .iter()
     .find_map(|&(suffix, factor)| lower.strip_suffix(suffix).map(|n| (n, factor)))
     .unwrap_or((&lower, 1));
-    py_int(number, 10)
-        .map(|n| n * factor)
-        .ok_or_else(|| format!("expected a size like 1024, 10KB, 50MB or 1GB, found {text:?}"))
+    let n = py_int(number, 10)
+        .ok_or_else(|| format!("expected a size like 1024, 10KB, 50MB or 1GB, found {text:?}"))?;
+    n.checked_mul(factor).ok_or_else(|| {
+        format!(
+            "expected a size of at most {} bytes, found {text:?}",
+            i64::MAX
+        )
+    })
 }
 
 fn autorestart(text: &str) -> Result<Autorestart, String> {
@@ -712,48 +722,103 @@ fn shlex_tokens(text: &str) -> Result<Vec<String>, String> {
     Ok(tokens)
 }
 
-/// `*`, `?` and `[...]` (with `[!...]` and ranges) against one file name, as `fnmatch`.
-fn fnmatch(pattern: &[char], name: &[char]) -> bool {
-    match pattern.first() {
-        None => name.is_empty(),
-        Some('*') => (0..=name.len()).any(|skip| fnmatch(&pattern[1..], &name[skip..])),
-        Some('?') => !name.is_empty() && fnmatch(&pattern[1..], &name[1..]),
-        Some('[') => {
-            let Some((matches, len)) = name.first().and_then(|&c| class(&pattern[1..], c)) else {
-                // No closing ']': a literal '['.
-                return name.first() == Some(&'[')
-                    && class(&pattern[1..], '[').is_none()
-                    && fnmatch(&pattern[1..], &name[1..]);
-            };
-            matches && fnmatch(&pattern[1 + len..], &name[1..])
-        }
-        Some(&c) => name.first() == Some(&c) && fnmatch(&pattern[1..], &name[1..]),
-    }
+/// One element of a glob pattern.
+enum Glob {
+    /// `*` (a run of them is one).
+    Star,
+    /// `?`
+    One,
+    Char(char),
+    /// `[...]`: ranges (a single character is a range of one); `[!...]` negates.
+    Class(bool, Vec<(char, char)>),
 }
 
-/// A bracket class after its '[': whether `c` matches, and the class's length including
-/// the closing ']'; `None` when there is no closing ']'.
-fn class(pattern: &[char], c: char) -> Option<(bool, usize)> {
+/// A pattern's elements, in one pass. A `[` without a closing `]` is a literal `[`; the
+/// first `]` after the class's first character closes it (so `[]]` is a class of `]`).
+fn compile(pattern: &[char]) -> Vec<Glob> {
+    let last_close = pattern.iter().rposition(|&c| c == ']');
+    let mut globs = Vec::new();
     let mut i = 0;
-    let negate = matches!(pattern.first(), Some('!'));
-    if negate {
+    while let Some(&c) = pattern.get(i) {
         i += 1;
-    }
-    let start = i;
-    let mut found = false;
-    while i < pattern.len() {
-        if pattern[i] == ']' && i > start {
-            return Some((found != negate, i + 1));
+        match c {
+            '*' => {
+                if !matches!(globs.last(), Some(Glob::Star)) {
+                    globs.push(Glob::Star);
+                }
+            }
+            '?' => globs.push(Glob::One),
+            '[' => {
+                let negate = pattern.get(i) == Some(&'!');
+                let start = i + usize::from(negate);
+                if last_close.is_none_or(|close| close <= start) {
+                    globs.push(Glob::Char('['));
+                    continue;
+                }
+                let mut j = start;
+                let mut items = Vec::new();
+                while let Some(&first) = pattern.get(j) {
+                    if first == ']' && j > start {
+                        break;
+                    }
+                    match (pattern.get(j + 1), pattern.get(j + 2)) {
+                        (Some('-'), Some(&last)) if last != ']' => {
+                            items.push((first, last));
+                            j += 3;
+                        }
+                        _ => {
+                            items.push((first, first));
+                            j += 1;
+                        }
+                    }
+                }
+                globs.push(Glob::Class(negate, items));
+                i = j + 1;
+            }
+            c => globs.push(Glob::Char(c)),
         }
-        if i + 2 < pattern.len() && pattern[i + 1] == '-' && pattern[i + 2] != ']' {
-            found |= (pattern[i]..=pattern[i + 2]).contains(&c);
-            i += 3;
-        } else {
-            found |= pattern[i] == c;
-            i += 1;
+    }
+    globs
+}
+
+/// `*`, `?` and `[...]` (with `[!...]` and ranges) against one file name, as `fnmatch`.
+/// Iterative, going back only to the last `*`: linear in the name for each element, so
+/// no pattern can take exponential time or recurse deeply.
+fn fnmatch(pattern: &[char], name: &[char]) -> bool {
+    let globs = compile(pattern);
+    let matches_one = |glob: &Glob, c: char| match glob {
+        Glob::Star => false,
+        Glob::One => true,
+        Glob::Char(p) => *p == c,
+        Glob::Class(negate, items) => {
+            items.iter().any(|&(lo, hi)| (lo..=hi).contains(&c)) != *negate
+        }
+    };
+    let (mut g, mut n) = (0, 0);
+    // Where to go on from after the last `*` seen: (element, name position).
+    let mut resume: Option<(usize, usize)> = None;
+    while let Some(&c) = name.get(n) {
+        match globs.get(g) {
+            Some(Glob::Star) => {
+                g += 1;
+                resume = Some((g, n));
+            }
+            Some(glob) if matches_one(glob, c) => {
+                g += 1;
+                n += 1;
+            }
+            _ => match resume {
+                // The last `*` takes one more character.
+                Some((after_star, at)) => {
+                    g = after_star;
+                    n = at + 1;
+                    resume = Some((after_star, at + 1));
+                }
+                None => return false,
+            },
         }
     }
-    None
+    globs.iter().skip(g).all(|glob| matches!(glob, Glob::Star))
 }
 
 fn has_magic(text: &str) -> bool {
@@ -954,14 +1019,25 @@ impl Reader<'_> {
         key: &str,
         names: &Names,
     ) -> Result<String, ConfigError> {
-        percent_format(&entry.value, names).map_err(|why| {
+        let value = percent_format(&entry.value, names).map_err(|why| {
             self.error(
                 entry,
                 section,
                 key,
                 format!("format string {:?} {why}", entry.value),
             )
-        })
+        })?;
+        // No key can use one (a command, a path or an environment value with a NUL
+        // could only fail when spawned), so it is refused here, as in the TOML format.
+        if value.contains('\0') {
+            return Err(self.error(
+                entry,
+                section,
+                key,
+                "a value cannot contain a NUL character",
+            ));
+        }
+        Ok(value)
     }
 
     /// `[include] files=` (§1.5): only the main file's, read in order, each match list
@@ -1393,8 +1469,11 @@ impl Reader<'_> {
             Some(_) => read!("killasgroup", "false", boolean),
             None => stopasgroup,
         };
-        if stopasgroup && !killasgroup {
-            let e = entry("killasgroup").expect("killasgroup was given");
+        // Left out, killasgroup is stopasgroup: only a given one can disagree.
+        if stopasgroup
+            && !killasgroup
+            && let Some(e) = entry("killasgroup")
+        {
             return Err(self.error(
                 e,
                 &sname,
@@ -1478,12 +1557,11 @@ impl Reader<'_> {
             let message = "%(process_num) must be present within process_name when numprocs > 1";
             return Err(match entry("process_name") {
                 Some(e) => self.error(e, &sname, "process_name", message),
-                None => self.error(
-                    entry("numprocs").expect("numprocs > 1 was given"),
-                    &sname,
-                    "numprocs",
-                    message,
-                ),
+                // numprocs > 1 was given (here or in [DEFAULT]).
+                None => match entry("numprocs") {
+                    Some(e) => self.error(e, &sname, "numprocs", message),
+                    None => self.section_error(&self.ini.sections[index], message),
+                },
             });
         }
         let process_name_entry = Entry {

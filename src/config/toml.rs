@@ -243,8 +243,11 @@ impl Reader<'_> {
         let span = err.span().unwrap_or(0..0);
         let mut message = format!("invalid TOML: {}", err.message().trim_end());
         if err.message() == "duplicate key" {
-            let line_start = self.text[..span.start.min(self.text.len())]
-                .rfind('\n')
+            // Bytes: the span need not start on a character boundary.
+            let before = &self.text.as_bytes()[..span.start.min(self.text.len())];
+            let line_start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
                 .map_or(0, |i| i + 1);
             let line = self.text[line_start..].lines().next().unwrap_or("").trim();
             let name = self.text.get(span.clone()).unwrap_or("?");
@@ -427,7 +430,14 @@ impl Reader<'_> {
                     backoff_max_given = true;
                 }
                 "backoff_reset" => spec.backoff.reset_after = self.duration(value, key)?,
-                _ => unreachable!("check_keys lets only known keys through"),
+                // check_keys lets only known keys through.
+                unknown => {
+                    return Err(self.error(
+                        &field.span(),
+                        &prefix,
+                        format!("unknown key '{unknown}'"),
+                    ));
+                }
             }
         }
         self.check_backoff(
@@ -457,9 +467,10 @@ impl Reader<'_> {
             (true, false) => backoff.max = backoff.initial,
             (false, true) => backoff.initial = backoff.max,
             _ => {
-                let value = &table["backoff_max"];
+                // Both were given (with neither, the defaults are in order).
+                let span = table.get("backoff_max").map_or(0..0, Spanned::span);
                 return Err(self.error(
-                    &value.span(),
+                    &span,
                     &format!("{prefix}.backoff_max"),
                     format!(
                         "expected at least backoff ({}), found {}",
@@ -482,8 +493,12 @@ impl Reader<'_> {
         };
         let name = unknown.get_ref();
         let mut message = format!("unknown key '{name}'");
+        // The distance is at least the difference in length: a long key (it could be
+        // megabytes) is not compared at all.
+        let length = name.chars().count();
         if let Some(suggestion) = known
             .iter()
+            .filter(|candidate| length.abs_diff(candidate.len()) <= 2)
             .map(|candidate| (edit_distance(name, candidate), candidate))
             .filter(|&(distance, _)| distance <= 2)
             .min_by_key(|&(distance, _)| distance)
