@@ -5,6 +5,8 @@ mod log;
 mod cleanup;
 mod cli;
 mod config;
+#[cfg(test)]
+mod fuzz;
 mod output;
 mod reactor;
 mod single;

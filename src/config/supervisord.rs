@@ -1731,6 +1731,67 @@ impl Reader<'_> {
     }
 }
 
+/// Entry points for the fuzz tests (`src/fuzz/`) into this module's private parsers.
+#[cfg(test)]
+pub(crate) mod fuzz_hooks {
+    use super::*;
+
+    /// `%(name)s` expansion with the names a `[program:x]` key sees.
+    pub(crate) fn percent_format(
+        text: &str,
+        process_num: i64,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String, String> {
+        let names = Names {
+            fixed: [
+                ("here", Value::Str("/etc/supervisor".into())),
+                ("program_name", Value::Str("web".into())),
+                ("group_name", Value::Str("web".into())),
+                ("host_node_name", Value::Str("host".into())),
+                ("process_num", Value::Int(process_num)),
+                ("numprocs", Value::Int(2)),
+            ]
+            .into_iter()
+            .collect(),
+            extra_env: vec![("OWN".into(), "own value".into())],
+            env,
+        };
+        super::percent_format(text, &names)
+    }
+
+    /// Every value syntax of §2.9 on `text` (results are discarded: they must not panic).
+    pub(crate) fn values(text: &str) {
+        let _ = boolean(text);
+        let _ = py_int(text, 10);
+        let _ = py_int(text, 8);
+        let _ = integer(text);
+        let _ = non_negative::<u32>(text);
+        let _ = non_negative::<u64>(text);
+        let _ = octal(text);
+        let _ = bytes(text);
+        let _ = super::autorestart(text);
+        let _ = super::exitcodes(text);
+        let _ = signal(text);
+        let _ = process_or_group_name(text);
+        let _ = inline_comment_start(text);
+        let _ = section_header(text);
+        let _ = looks_like_supervisord(text);
+        let _ = has_magic(text);
+    }
+
+    /// `environment=`'s `KEY=val,...` reading.
+    pub(crate) fn key_value_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
+        super::key_value_pairs(text)
+    }
+
+    /// An `[include]` glob component against one file name.
+    pub(crate) fn fnmatch(pattern: &str, name: &str) -> bool {
+        let pattern: Vec<char> = pattern.chars().collect();
+        let name: Vec<char> = name.chars().collect();
+        super::fnmatch(&pattern, &name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::RunAs;

@@ -803,7 +803,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// A `$` followed by anything else is kept as it is, so a command like
 /// `sh -c 'echo $HOME'` still hands `$HOME` to the shell (only the braced form is ours; a
 /// shell's `$$` must be written `$$$$`).
-fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+pub(crate) fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('$') {
