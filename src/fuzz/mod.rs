@@ -613,6 +613,7 @@ fuzz_tests! {
     expand, expand_regressions => targets::EXPAND;
     values, values_regressions => targets::VALUES;
     format, format_regressions => targets::FORMAT;
+    cli, cli_regressions => targets::CLI;
 }
 
 #[test]

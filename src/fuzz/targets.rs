@@ -795,3 +795,57 @@ pub const FORMAT: Target = Target {
     max_len: 2048,
     run: format,
 };
+
+// ---------------------------------------------------------------------------------------
+// rinit's own arguments (NUL-separated; a first byte with its low bit set makes the last
+// argument `$RINIT_GRACE`), and `/proc/PID/stat` lines (a process names itself: its
+// comm may hold spaces and parentheses).
+
+fn cli(input: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStringExt;
+    let Some((&flags, rest)) = input.split_first() else {
+        return false;
+    };
+    let mut args: Vec<std::ffi::OsString> = rest
+        .split(|&b| b == 0)
+        .map(|arg| std::ffi::OsString::from_vec(arg.to_vec()))
+        .collect();
+    let grace_env = if flags & 1 == 1 { args.pop() } else { None };
+    let result = crate::cli::parse(args, grace_env);
+    let _ = format!("{result:?}");
+    let _ = crate::sys::tree::parse_ppid(&String::from_utf8_lossy(rest));
+    result.is_ok()
+}
+
+pub const CLI: Target = Target {
+    name: "cli",
+    tokens: &[
+        "\0",
+        "--",
+        "-c",
+        "--config",
+        "--config=",
+        "--grace",
+        "--grace=",
+        "-v",
+        "-s",
+        "-g",
+        "--single-child",
+        "--json",
+        "check",
+        "-h",
+        "--help",
+        "-V",
+        "--version",
+        "\u{ff}",
+        "\0--\0",
+        ") ",
+        "(",
+        " Z ",
+        " S ",
+        "2147483648",
+        "-1",
+    ],
+    max_len: 1024,
+    run: cli,
+};
