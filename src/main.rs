@@ -16,6 +16,8 @@ mod sys;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before anything can start a thread (a warning starts the stderr writer).
+    sys::signals::block_routed();
     let code = run();
     // rinit's own last lines, bounded: a stalled stderr must not keep it alive.
     log::flush(std::time::Instant::now() + std::time::Duration::from_secs(2));
@@ -43,7 +45,10 @@ fn run() -> i32 {
     match invocation {
         cli::Invocation::Help => print_stdout(cli::HELP),
         cli::Invocation::Version => print_stdout(&format!("rinit {}\n", env!("CARGO_PKG_VERSION"))),
-        cli::Invocation::Check { config, json } => check(config, json),
+        cli::Invocation::Check { config, json } => {
+            sys::signals::unblock_this_thread();
+            check(config, json)
+        }
         cli::Invocation::Run(run) => {
             log::set_verbose(run.verbose);
             let Some(mut reactor) = start_as_init() else {

@@ -52,9 +52,9 @@ impl Writer {
             report,
         };
         let for_thread = queue.clone();
-        std::thread::Builder::new()
-            .name(format!("rinit-{name}"))
-            .spawn(move || write_loop(&for_thread, &target))?;
+        crate::sys::signals::spawn_thread(format!("rinit-{name}"), move || {
+            write_loop(&for_thread, &target)
+        })?;
         Ok(Writer { queue })
     }
 

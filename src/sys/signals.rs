@@ -73,15 +73,72 @@ pub fn set_kernel_mask(mask: u64) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The calling thread's mask as the kernel has it, reserved signals included.
+fn kernel_mask_now() -> Option<u64> {
+    let mut mask: u64 = 0;
+    // SAFETY: no new mask is set; the kernel writes 8 bytes of old mask.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            std::ptr::null::<u64>(),
+            &mut mask as *mut u64,
+            std::mem::size_of::<u64>(),
+        )
+    };
+    (rc == 0).then_some(mask)
+}
+
+/// The mask rinit and each of its threads run with: every catchable signal but the fault
+/// signals, which are read from the signalfd instead.
+pub fn routed_mask() -> u64 {
+    kernel_mask(catchable().filter(|sig| !FAULT_SIGNALS.contains(sig)))
+}
+
+/// The first thing `main` does. A thread inherits its creator's mask, and the kernel
+/// delivers a process-directed signal to any thread that does not block it: a writer
+/// thread started by an early warning would otherwise take SIGTERM's default action
+/// (rinit dies) or swallow it (as PID 1). Errors are impossible for a valid mask.
+pub fn block_routed() {
+    let _ = set_kernel_mask(routed_mask());
+}
+
+/// Undoes [`block_routed`] for the calling thread only, for short commands (`rinit
+/// check`) that should die of Ctrl-C as any tool does; their threads stay blocked, so
+/// the signal reaches this thread and its default action.
+pub fn unblock_this_thread() {
+    let _ = set_kernel_mask(0);
+}
+
+/// Starts a thread of rinit's that blocks the routed signals itself, whatever the mask
+/// of the thread that starts it (a thread started before `main` blocked them, or by a
+/// test, would otherwise be a target for SIGTERM).
+pub fn spawn_thread<F>(name: String, body: F) -> std::io::Result<std::thread::JoinHandle<()>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let creator_mask = kernel_mask_now();
+    let thread = std::thread::Builder::new().name(name).spawn(move || {
+        block_routed();
+        body()
+    });
+    // The C library's thread creation restores the creator's mask without its own
+    // reserved signals (32 and 33 stay unblocked in the creator under glibc): set it again.
+    if let Some(mask) = creator_mask {
+        let _ = set_kernel_mask(mask);
+    }
+    thread
+}
+
 /// Blocks every catchable signal but the fault signals, routes them to a signalfd, and
 /// installs the fault handlers. The mask replaces whatever rinit inherited. Then every
 /// disposition goes back to default: an inherited SIG_IGN on SIGCHLD would make the
 /// kernel reap children itself and lose their exit status. (Mask first, so no signal can
 /// act on its default disposition in between.)
 pub fn install() -> Result<SignalFd> {
-    // Note for threads added later: with 32..=34 blocked, musl's __synccall (setuid and
-    // friends in a multi-threaded process) would wait forever; call those only in children.
-    let routed = kernel_mask(catchable().filter(|sig| !FAULT_SIGNALS.contains(sig)));
+    // Note for threads: with 32..=34 blocked, musl's __synccall (setuid and friends in a
+    // multi-threaded process) would wait forever; call those only in children.
+    let routed = routed_mask();
     set_kernel_mask(routed).context("cannot set the signal mask")?;
     reset_all_dispositions();
     for sig in FAULT_SIGNALS {

@@ -25,17 +25,8 @@ pub fn give_terminal_in_child(fd: RawFd) {
 /// Takes the terminal back for rinit's own group once the child is gone, so processes
 /// still being stopped and rinit's last messages are not in a background group.
 pub fn take_terminal_back(fd: RawFd) {
-    let ttou = {
-        let mut set = super::signals::empty_set();
-        // SAFETY: set is a valid sigset_t.
-        unsafe { libc::sigaddset(&mut set, libc::SIGTTOU) };
-        set
-    };
-    // tcsetpgrp from a background group raises SIGTTOU unless it is blocked.
-    let Ok(old) = super::signals::set_mask(libc::SIG_BLOCK, &ttou) else {
-        return;
-    };
+    // tcsetpgrp from a background group raises SIGTTOU unless it is blocked, and it is:
+    // rinit blocks it from the start of main (see signals::block_routed).
     // SAFETY: plain call; failure (no terminal any more) is harmless.
     unsafe { libc::tcsetpgrp(fd, libc::getpgrp() as pid_t) };
-    let _ = super::signals::set_mask(libc::SIG_SETMASK, &old);
 }
