@@ -14,6 +14,11 @@ use libc::c_int;
 /// The default global shutdown budget; see `cli::DEFAULT_GRACE` for why 8 s.
 pub const DEFAULT_GRACE: Duration = crate::cli::DEFAULT_GRACE;
 
+/// The longest program (or group) name, in bytes. Every output line is padded to the
+/// longest name, so a name must stay a label: a longer one is a mistake, and past 65,535
+/// it could not even be padded.
+pub const MAX_NAME_LEN: usize = 255;
+
 /// Where the configuration is: `-c FILE`, else `$RINIT_CONFIG`, else
 /// [`crate::cli::DEFAULT_CONFIG`], else where supervisord looks (`fallbacks`, in order).
 /// The error lists what was tried.

@@ -635,6 +635,13 @@ fn process_or_group_name(name: &str) -> Result<String, String> {
             "Invalid name: {name:?} (a name cannot be empty or contain a space, ':' or '/')"
         ));
     }
+    if name.len() > super::MAX_NAME_LEN {
+        return Err(format!(
+            "a name of {} characters (expected at most {})",
+            name.len(),
+            super::MAX_NAME_LEN
+        ));
+    }
     Ok(name.to_string())
 }
 
@@ -2432,6 +2439,21 @@ mod tests {
                 "{HEAD}[program:a]\ncommand=x\n[group:g:h]\nprograms=a\n"
             ))
             .contains("[group:g:h]: Invalid name")
+        );
+        let long = "n".repeat(256);
+        assert!(
+            error(&format!("{HEAD}[program:{long}]\ncommand=x\n")).ends_with(&format!(
+                "[program:{long}]: a name of 256 characters (expected at most 255)"
+            ))
+        );
+        let message = error(&format!(
+            "{HEAD}[program:a]\ncommand=x\nprocess_name={long}%(process_num)s\nnumprocs=2\n"
+        ));
+        assert!(
+            message.ends_with(
+                "[program:a] process_name: a name of 271 characters (expected at most 255)"
+            ),
+            "{message}"
         );
         assert_eq!(program("command=x").name, "web");
         assert_eq!(

@@ -346,6 +346,17 @@ impl Reader<'_> {
                 ),
             ));
         }
+        if name.get_ref().len() > super::MAX_NAME_LEN {
+            return Err(self.error(
+                &name.span(),
+                "program",
+                format!(
+                    "a program name of {} characters (expected at most {})",
+                    name.get_ref().len(),
+                    super::MAX_NAME_LEN
+                ),
+            ));
+        }
         let prefix = format!("program.{}", name.get_ref());
         let table = self.table(value, &prefix, "a table")?;
         self.check_keys(table, &prefix, PROGRAM_KEYS)?;
@@ -1382,6 +1393,16 @@ priority = 1
             error("[program.\"\"]\ncommand = \"a\"\n"),
             "/etc/rinit.toml:1: program: invalid program name '' \
              (expected letters, digits, '_', '.' or '-')"
+        );
+        let long = "n".repeat(256);
+        assert_eq!(
+            error(&format!("[program.{long}]\ncommand = \"a\"\n")),
+            "/etc/rinit.toml:1: program: a program name of 256 characters (expected at most 255)"
+        );
+        let longest = "n".repeat(255);
+        assert_eq!(
+            plan(&format!("[program.{longest}]\ncommand = \"a\"\n")).programs[0].name,
+            longest
         );
         let plan = plan("[program.\"a-b_c.1\"]\ncommand = \"a\"\n");
         assert_eq!(plan.programs[0].name, "a-b_c.1");

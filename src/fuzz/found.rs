@@ -96,12 +96,11 @@ fn include_globs_take_linear_time_and_no_deep_recursion() {
     assert!(fuzz_hooks::fnmatch("[x", "[x"));
 }
 
-/// Found, not yet fixed here: a program name of 65,536 characters or more is read, and
-/// then the output mux pads every name to that width and `format!` panics ("Formatting
-/// argument out of range", src/output/format.rs): PID 1 would abort at start. The fix is
-/// the bound on program names in both readers; then drop the `ignore`.
+/// Found: a program name of 65,536 characters or more was read, and then the output mux
+/// padded every name to that width and `format!` panicked ("Formatting argument out of
+/// range"): PID 1 aborted at start. Both readers now refuse names over
+/// `config::MAX_NAME_LEN` (the targets panic on any reader panic).
 #[test]
-#[ignore = "needs the bound on program name lengths in the TOML and supervisord readers"]
 fn a_program_name_too_long_to_pad_is_refused() {
     let name = "a".repeat(65_536);
     let toml = format!("[program.{name}]\ncommand = \"x\"\n");
@@ -110,13 +109,11 @@ fn a_program_name_too_long_to_pad_is_refused() {
     (super::targets::SUPERVISORD.run)(supervisord.as_bytes());
 }
 
-/// Found, not fixed here: with `log_timestamps` (and always in JSON), a clock before 1970
-/// panics in humantime ("all times should be after the epoch") and one past 9999 makes
-/// its Display fail, which `to_string()` turns into a panic. The `format` fuzz target
-/// keeps its times within 1970..=9999 until the timestamps in src/output/format.rs
-/// handle any clock; then drop the `ignore` (and widen the target's range).
+/// Found: with `log_timestamps` (and always in JSON), a clock before 1970 panicked in
+/// humantime ("all times should be after the epoch") and one past 9999 made its Display
+/// fail, which `to_string()` turned into a panic. Timestamps are now rinit's own and
+/// clamp to 1970..=9999.
 #[test]
-#[ignore = "needs timestamps in src/output/format.rs that accept any clock"]
 fn a_clock_outside_1970_to_9999_does_not_panic() {
     use crate::output::format::{LineFormat, Source, Stream, Style};
     use std::time::{Duration, UNIX_EPOCH};

@@ -764,9 +764,13 @@ fn format(input: &[u8]) -> bool {
     } else {
         Stream::Stdout
     };
-    // Any time a clock can show from 1970 to 9999.
-    let millis = fnv1a(input) % 253_402_300_799_000;
-    let now: SystemTime = UNIX_EPOCH + Duration::from_millis(millis);
+    // Any time a clock can show, before 1970 and after 9999 included (both clamp).
+    let offset = Duration::from_millis(fnv1a(input) % 400_000_000_000_000);
+    let now: SystemTime = if flags & 64 != 0 {
+        UNIX_EPOCH - offset
+    } else {
+        UNIX_EPOCH + offset
+    };
     let format = LineFormat::new(&style, &source, stream);
     let mut out = Vec::new();
     format.write(line.as_bytes(), flags & 32 != 0, now, &mut out);

@@ -139,8 +139,7 @@ impl LineFormat {
                 timestamps,
             } => {
                 if *timestamps {
-                    let stamp = humantime::format_rfc3339_millis(now).to_string();
-                    out.extend_from_slice(stamp.as_bytes());
+                    push_timestamp(now, out);
                     out.push(b' ');
                 }
                 out.extend_from_slice(if continuation {
@@ -152,8 +151,7 @@ impl LineFormat {
             }
             FormatKind::Json { middle } => {
                 out.extend_from_slice(b"{\"time\":\"");
-                let stamp = humantime::format_rfc3339_millis(now).to_string();
-                out.extend_from_slice(stamp.as_bytes());
+                push_timestamp(now, out);
                 out.extend_from_slice(middle);
                 json_string(text, out);
                 if continuation {
@@ -186,11 +184,66 @@ fn render_prefix(
     stream: Stream,
     continuation: bool,
 ) -> String {
-    let padded = format!("{:<width$}", source.name, width = source.width);
+    // By hand: `format!`'s width panics past 65,535, and a name must never abort PID 1.
+    let mut padded = String::with_capacity(source.width.max(source.name.len()));
+    padded.push_str(source.name);
+    padded.extend(std::iter::repeat_n(
+        ' ',
+        source.width.saturating_sub(source.name.chars().count()),
+    ));
     template
         .replace("{name}", &padded)
         .replace("{stream}", stream.short())
         .replace("{sep}", if continuation { "+" } else { "|" })
+}
+
+/// Appends `now` as RFC 3339 UTC with milliseconds (`2026-11-22T06:34:50.313Z`). It
+/// cannot fail: a clock outside 1970..=9999 (a container with a wrong clock) is clamped
+/// to the nearest end, so the line is still written and still parses.
+pub fn push_timestamp(now: SystemTime, out: &mut Vec<u8>) {
+    /// 9999-12-31T23:59:59.999Z, in milliseconds since the epoch.
+    const LAST_MS: u64 = 253_402_300_799_999;
+    let ms = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .min(LAST_MS);
+    let (secs, millis) = (ms / 1000, ms % 1000);
+    let (days, in_day) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    let fields: [(u64, usize); 7] = [
+        (year, 4),
+        (month, 2),
+        (day, 2),
+        (in_day / 3600, 2),
+        (in_day / 60 % 60, 2),
+        (in_day % 60, 2),
+        (millis, 3),
+    ];
+    for (i, (value, digits)) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b"--T::."[i - 1]);
+        }
+        for place in (0..digits).rev() {
+            out.push(b'0' + (value / 10u64.pow(place as u32) % 10) as u8);
+        }
+    }
+    out.push(b'Z');
+}
+
+/// (year, month, day) of a day count since 1970-01-01, in the proleptic Gregorian
+/// calendar (Howard Hinnant's `civil_from_days`, for non-negative days only).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// A JSON string. Bytes that are not UTF-8 become U+FFFD: JSON text must be UTF-8.
@@ -300,6 +353,54 @@ mod tests {
             "{\"time\":\"2023-11-14T22:13:20.123Z\",\"program\":\"web\",\"stream\":\"stderr\",\
              \"message\":\"say \\\"hi\\\"\\t\\\\ \\u0001 \u{fffd}\",\"continued\":true}\n"
         );
+    }
+
+    #[test]
+    fn timestamps_match_humantime_and_clamp_outside_1970_to_9999() {
+        let stamp = |now: SystemTime| {
+            let mut out = Vec::new();
+            push_timestamp(now, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        // Against humantime over the whole range it handles, leap days and centuries.
+        let mut seconds: u64 = 0;
+        while seconds < 253_402_300_800 {
+            for extra_ms in [0, 1, 999] {
+                let now = UNIX_EPOCH + Duration::from_millis(seconds * 1000 + extra_ms);
+                let want = humantime::format_rfc3339_millis(now).to_string();
+                assert_eq!(stamp(now), want);
+            }
+            seconds = seconds * 3 / 2 + 86_399;
+        }
+        for date in [951_782_400, 4_107_542_400, 1_709_164_800] {
+            // 2000-02-29, 2100-03-01, 2024-02-29
+            let now = UNIX_EPOCH + Duration::from_secs(date);
+            assert_eq!(
+                stamp(now),
+                humantime::format_rfc3339_millis(now).to_string()
+            );
+        }
+        assert_eq!(stamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let before = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(stamp(before), "1970-01-01T00:00:00.000Z");
+        let after = UNIX_EPOCH + Duration::from_secs(253_402_300_800);
+        assert_eq!(stamp(after), "9999-12-31T23:59:59.999Z");
+        let far = UNIX_EPOCH + Duration::from_secs(u64::MAX / 2);
+        assert_eq!(stamp(far), "9999-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn names_longer_than_format_widths_allow_are_padded_without_panic() {
+        let name = "n".repeat(70_000);
+        let source = Source {
+            name: &name,
+            width: 70_001,
+            color: 31,
+        };
+        let mut out = Vec::new();
+        let style = text_style("{name}|", false, false);
+        LineFormat::new(&style, &source, Stream::Stdout).write(b"x", false, t(), &mut out);
+        assert_eq!(out.len(), 70_001 + "|x\n".len());
     }
 
     #[test]
