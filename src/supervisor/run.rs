@@ -45,6 +45,9 @@ fn lock(mux: &std::sync::Arc<std::sync::Mutex<Mux>>) -> std::sync::MutexGuard<'_
 }
 
 fn supervise(plan: Plan, reactor: &mut Reactor) -> i32 {
+    // Two pipes per program. If the limit cannot be raised, rinit goes on with the one
+    // it has: a spawn that runs out of fds is reported then, as a failed start.
+    let _ = spawn::raise_fd_limit();
     let grace = plan.grace;
     let styles = Styles::new(&plan);
     let names: Vec<&str> = plan.programs.iter().map(|p| p.name.as_str()).collect();

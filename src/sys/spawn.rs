@@ -6,6 +6,7 @@ use std::os::fd::BorrowedFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use libc::pid_t;
 
@@ -80,6 +81,38 @@ impl std::fmt::Display for SpawnError {
     }
 }
 
+/// The soft RLIMIT_NOFILE rinit started with, once [`raise_fd_limit`] has raised it
+/// (`u64::MAX` until then: children keep whatever rinit has).
+static INHERITED_FD_LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Raises rinit's soft limit on open files to the hard limit. Supervising needs two
+/// pipes per program, so 1,000 programs need over 2,000 fds, and containers often
+/// start with a soft limit of 1024. rinit polls (no `select`), so any number is fine
+/// for it; its children get the original soft limit back (see [`spawn`]), since some
+/// programs still use `select` and break on fds above 1023.
+pub fn raise_fd_limit() -> std::io::Result<()> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit with a live rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if limit.rlim_cur >= limit.rlim_max {
+            return Ok(());
+        }
+        let original = limit.rlim_cur;
+        limit.rlim_cur = limit.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        INHERITED_FD_LIMIT.store(original, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
 /// Forks and execs `argv`. Returns the child's pid once exec has succeeded (std reports
 /// exec failures through a close-on-exec pipe). The caller reaps; `Child::wait` is never
 /// used, since a global `waitpid(-1)` would race with it.
@@ -101,7 +134,8 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
     let stdio_error = |error| SpawnError {
         program: program.to_string_lossy().into_owned(),
         error,
-        step: Some("cannot set up the output pipes".into()),
+        // Copies of the pipes' write ends: new fds, as when the pipes were made.
+        step: Some("cannot create the output pipes".into()),
     };
     if let Some(fd) = request.stdout {
         command.stdout(as_stdio(fd).map_err(stdio_error)?);
@@ -115,6 +149,10 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
     let terminal = request.terminal;
     let new_session = request.new_session;
     let umask = request.umask;
+    let fd_limit = match INHERITED_FD_LIMIT.load(Ordering::Relaxed) {
+        u64::MAX => None,
+        soft => Some(soft),
+    };
     // Prepared before fork: the child must not allocate.
     let usable = |dir: &Path| match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => Ok(()),
@@ -145,8 +183,8 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
         )
     });
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
-    // calls (sigprocmask, signal, setsid/setpgid, tcsetpgrp, umask, setgroups, setgid,
-    // setuid), no allocation.
+    // calls (sigprocmask, signal, setsid/setpgid, tcsetpgrp, umask, getrlimit/setrlimit,
+    // setgroups, setgid, setuid), no allocation.
     unsafe {
         command.pre_exec(move || {
             // std has already emptied the mask; block everything again until the
@@ -168,6 +206,19 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
             if let Some(mask) = umask {
                 libc::umask(mask as libc::mode_t);
             }
+            if let Some(soft) = fd_limit {
+                let mut limit = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                // Best effort: if someone lowered the hard limit below the original
+                // soft one since, the child keeps rinit's limit, which is no reason
+                // not to start it.
+                if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && soft <= limit.rlim_max {
+                    limit.rlim_cur = limit.rlim_cur.min(soft);
+                    let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+                }
+            }
             if let Some((uid, gid, groups)) = &user {
                 // Groups first: after setuid the process may no longer change them.
                 if libc::setgroups(groups.len(), groups.as_ptr()) != 0
@@ -183,11 +234,23 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
     }
     match command.spawn() {
         Ok(child) => Ok(child.id() as pid_t),
-        Err(error) => Err(SpawnError {
-            program: program.to_string_lossy().into_owned(),
-            error,
-            step: None,
-        }),
+        Err(error) => {
+            let program = program.to_string_lossy().into_owned();
+            // Out of processes (fork's EAGAIN: RLIMIT_NPROC, a pids cgroup; or exec's
+            // after a user switch over RLIMIT_NPROC), of fds (the pipe std reports exec
+            // errors through) or of memory: rinit could not start a process, which
+            // says nothing about the program, so not "cannot run".
+            let exhausted = [libc::EAGAIN, libc::EMFILE, libc::ENFILE, libc::ENOMEM];
+            let step = error
+                .raw_os_error()
+                .is_some_and(|errno| exhausted.contains(&errno))
+                .then(|| format!("cannot start a process for '{program}'"));
+            Err(SpawnError {
+                program,
+                error,
+                step,
+            })
+        }
     }
 }
 
