@@ -13,8 +13,11 @@
 //!   spec §3.6).
 //! * Errors (cannot open, rename or write) are reported once; output is dropped from
 //!   then on, but the thread tries again (reopen, and rotate if due) when output arrives
-//!   at least [`RETRY`] after the failure, and says so, with the bytes lost, when writing
-//!   works again. A disk that filled up and was cleaned recovers without a restart.
+//!   at least [`RETRY`] after the failure, and says so, with the lines and bytes lost,
+//!   when writing works again, or at shutdown if it never does ([`LogFile::report_lost`]).
+//!   A disk that filled up and was cleaned recovers without a restart. A write that
+//!   fails halfway (a full disk) has its torn last line cut off again, so the file holds
+//!   whole lines only and the count of what was lost is exact.
 //!
 //! Parent directories are not created (supervisord does not): that is an open error.
 
@@ -23,7 +26,7 @@ use std::io::{ErrorKind, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::queue::Queue;
@@ -79,6 +82,34 @@ struct Shared {
     queue: Queue,
     report: Option<Reporter>,
     path: PathBuf,
+    /// Output dropped since writing last failed, not yet reported. Shared so that the
+    /// final report at shutdown can say it if writing never worked again; whoever
+    /// reports takes it, so it is said once.
+    lost: Mutex<Lost>,
+}
+
+/// Output dropped because the file could not be written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Lost {
+    lines: u64,
+    bytes: u64,
+}
+
+impl Lost {
+    fn add(&mut self, dropped: &[u8]) {
+        if dropped.is_empty() {
+            return;
+        }
+        // Chunks are whole lines; a last line without a newline (a pipe's end) counts.
+        let newlines = memchr::memchr_iter(b'\n', dropped).count() as u64;
+        self.lines += newlines + u64::from(!dropped.ends_with(b"\n"));
+        self.bytes += dropped.len() as u64;
+    }
+
+    fn describe(&self) -> String {
+        let lines = if self.lines == 1 { "line" } else { "lines" };
+        format!("{} {lines} ({} bytes)", self.lines, self.bytes)
+    }
 }
 
 impl Shared {
@@ -86,6 +117,10 @@ impl Shared {
         if let Some(report) = &self.report {
             report(message);
         }
+    }
+
+    fn lost(&self) -> std::sync::MutexGuard<'_, Lost> {
+        self.lost.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -120,11 +155,12 @@ impl LogFile {
             queue: Queue::new(limit, wake_fd),
             report,
             path: spec.path.clone(),
+            lost: Mutex::default(),
         });
         let for_thread = shared.clone();
-        std::thread::Builder::new()
-            .name("rinit-logfile".into())
-            .spawn(move || write_loop(&for_thread, Sink::new(spec, retry)))?;
+        crate::sys::signals::spawn_thread("rinit-logfile".into(), move || {
+            write_loop(&for_thread, Sink::new(spec, retry))
+        })?;
         Ok(LogFile { shared })
     }
 
@@ -148,6 +184,19 @@ impl LogFile {
     /// `deadline`. Returns whether it was.
     pub fn flush(&self, deadline: Instant) -> bool {
         self.shared.queue.flush(deadline)
+    }
+
+    /// At shutdown, after [`LogFile::flush`]: says how much output was dropped since
+    /// the file last failed, if it never worked again (else that was said then).
+    pub fn report_lost(&self) {
+        let lost = std::mem::take(&mut *self.shared.lost());
+        if lost.bytes > 0 {
+            self.shared.say(&format!(
+                "log file {} could not be written: {} of output were dropped",
+                self.shared.path.display(),
+                lost.describe()
+            ));
+        }
     }
 }
 
@@ -194,8 +243,26 @@ struct Sink {
     retry_at: Option<Instant>,
     /// [`RETRY`], shorter in tests.
     retry: Duration,
-    /// Bytes dropped since the error, said when writing works again.
-    lost: u64,
+}
+
+/// Why a chunk was not (wholly) written.
+struct Failure {
+    /// What failed: "open", "rotate", "write to".
+    what: &'static str,
+    /// None when the chunk was dropped without trying (waiting to retry).
+    err: Option<std::io::Error>,
+    /// Bytes of the chunk that reached the file before the error.
+    written: usize,
+}
+
+impl Failure {
+    fn before_writing(what: &'static str, err: Option<std::io::Error>) -> Failure {
+        Failure {
+            what,
+            err,
+            written: 0,
+        }
+    }
 }
 
 impl Sink {
@@ -229,7 +296,6 @@ impl Sink {
             failing: false,
             retry_at: None,
             retry,
-            lost: 0,
         }
     }
 
@@ -271,10 +337,12 @@ impl Sink {
     /// Appends one chunk of whole lines, rotating first if it is due.
     fn append(&mut self, shared: &Shared, lines: &[u8]) {
         let len = lines.len() as u64;
-        if let Err((what, err)) = self.try_append(lines, len) {
-            self.lost += len;
-            if let Some(err) = err {
-                self.fail(shared, what, &err);
+        if let Err(failure) = self.try_append(lines, len) {
+            let kept = self.keep_whole_lines(&lines[..failure.written]);
+            self.size += kept as u64;
+            shared.lost().add(&lines[kept..]);
+            if let Some(err) = failure.err {
+                self.fail(shared, failure.what, &err);
             }
             return;
         }
@@ -282,37 +350,62 @@ impl Sink {
         if self.failing {
             self.failing = false;
             self.retry_at = None;
+            let lost = std::mem::take(&mut *shared.lost());
             shared.say(&format!(
-                "writing to log file {} again ({} bytes of output were dropped)",
+                "writing to log file {} again; {} of output were dropped",
                 self.spec.path.display(),
-                std::mem::take(&mut self.lost)
+                lost.describe()
             ));
         }
     }
 
-    /// Err((what failed, the error, or None when waiting to retry)).
-    fn try_append(
-        &mut self,
-        lines: &[u8],
-        len: u64,
-    ) -> Result<(), (&'static str, Option<std::io::Error>)> {
+    /// After a write that failed halfway: how much of `written` stays in the file. The
+    /// whole lines do; a torn last line is cut off again (so the next line written does
+    /// not join it), unless that fails or the file is not a regular one, and then it
+    /// stays and counts as written.
+    fn keep_whole_lines(&mut self, written: &[u8]) -> usize {
+        let whole = memchr::memrchr(b'\n', written).map_or(0, |newline| newline + 1);
+        let torn = (written.len() - whole) as u64;
+        if torn == 0 {
+            return whole;
+        }
+        let Some(file) = &self.file else {
+            return written.len();
+        };
+        match file.metadata() {
+            Ok(meta) if meta.is_file() && meta.len() >= torn => {
+                match file.set_len(meta.len() - torn) {
+                    Ok(()) => whole,
+                    Err(_) => written.len(),
+                }
+            }
+            _ => written.len(),
+        }
+    }
+
+    fn try_append(&mut self, lines: &[u8], len: u64) -> Result<(), Failure> {
         if self.file.is_none() {
             if self.retry_at.is_some_and(|at| Instant::now() < at) {
-                return Err(("open", None));
+                return Err(Failure::before_writing("open", None));
             }
-            self.open(false).map_err(|err| ("open", Some(err)))?;
+            self.open(false)
+                .map_err(|err| Failure::before_writing("open", Some(err)))?;
         }
         if self.rotates && needs_rotation(self.size, len, self.spec.max_bytes) {
             // Closed before the renames, as supervisord does.
             self.file = None;
-            rotate(&self.spec).map_err(|err| ("rotate", Some(err)))?;
+            rotate(&self.spec).map_err(|err| Failure::before_writing("rotate", Some(err)))?;
             self.open(self.spec.backups == 0)
-                .map_err(|err| ("open", Some(err)))?;
+                .map_err(|err| Failure::before_writing("open", Some(err)))?;
         }
         let Some(file) = &mut self.file else {
-            return Err(("open", None));
+            return Err(Failure::before_writing("open", None));
         };
-        write_all(file, lines).map_err(|err| ("write to", Some(err)))
+        write_all(file, lines).map_err(|(written, err)| Failure {
+            what: "write to",
+            err: Some(err),
+            written,
+        })
     }
 }
 
@@ -333,11 +426,13 @@ fn rotate(spec: &LogFileSpec) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_all(file: &mut File, mut bytes: &[u8]) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        match file.write(bytes) {
-            Ok(0) => return Err(ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
+/// Err((bytes written before the error, the error)).
+fn write_all(file: &mut File, bytes: &[u8]) -> Result<(), (usize, std::io::Error)> {
+    let mut written = 0;
+    while written < bytes.len() {
+        match file.write(&bytes[written..]) {
+            Ok(0) => return Err((written, ErrorKind::WriteZero.into())),
+            Ok(n) => written += n,
             Err(err) if err.kind() == ErrorKind::Interrupted => {}
             // `/dev/stdout` whose file description someone made non-blocking: wait as
             // a blocking write would have.
@@ -350,7 +445,7 @@ fn write_all(file: &mut File, mut bytes: &[u8]) -> std::io::Result<()> {
                 // SAFETY: one live pollfd.
                 unsafe { libc::poll(&mut pollfd, 1, -1) };
             }
-            Err(err) => return Err(err),
+            Err(err) => return Err((written, err)),
         }
     }
     Ok(())
@@ -699,6 +794,52 @@ mod tests {
     }
 
     #[test]
+    fn lost_output_counts_lines_and_bytes() {
+        let mut lost = Lost::default();
+        lost.add(b"");
+        assert_eq!(lost, Lost::default());
+        lost.add(b"a\nbc\n");
+        lost.add(b"no newline");
+        assert_eq!(
+            lost,
+            Lost {
+                lines: 3,
+                bytes: 15
+            }
+        );
+        assert_eq!(lost.describe(), "3 lines (15 bytes)");
+        assert_eq!(Lost { lines: 1, bytes: 2 }.describe(), "1 line (2 bytes)");
+    }
+
+    #[test]
+    fn output_lost_until_shutdown_is_reported_at_shutdown_once() {
+        let dir = TempDir::new("never");
+        let pipe = Pipe::new();
+        let reports = Reports::default();
+        let sink = reports.clone();
+        let spec = LogFileSpec {
+            path: dir.0.join("missing").join("out.log"),
+            max_bytes: 0,
+            backups: 0,
+        };
+        let report: Reporter = Box::new(move |line| sink.lock().unwrap().push(line.to_owned()));
+        let log = LogFile::spawn(spec, 1 << 20, pipe.0[1], Some(report)).unwrap();
+        for i in 0..3 {
+            log.push(chunk(i));
+        }
+        flushed(&log);
+        log.report_lost();
+        log.report_lost();
+        let reports = reports.lock().unwrap();
+        assert_eq!(reports.len(), 2, "{reports:?}");
+        assert!(
+            reports[1]
+                .ends_with("could not be written: 3 lines (300 bytes) of output were dropped"),
+            "{reports:?}"
+        );
+    }
+
+    #[test]
     fn writing_resumes_after_an_error_and_says_what_was_lost() {
         let dir = TempDir::new("resume");
         let pipe = Pipe::new();
@@ -721,7 +862,10 @@ mod tests {
         flushed(&log);
         let reports = reports.lock().unwrap();
         assert_eq!(reports.len(), 2, "{reports:?}");
-        assert!(reports[1].contains("again (200 bytes"), "{reports:?}");
+        assert!(
+            reports[1].contains("again; 2 lines (200 bytes) of output were dropped"),
+            "{reports:?}"
+        );
         assert_eq!(
             std::fs::read(dir.0.join("later/out.log")).unwrap(),
             chunk(2)

@@ -325,6 +325,16 @@ impl Mux {
         }
     }
 
+    /// At shutdown, before rinit's last line: waits (at most until `deadline`) for the
+    /// log files to be written, then says how much output each dropped since it last
+    /// failed, if it never worked again.
+    pub fn finish_files(&self, deadline: Instant) {
+        for file in &self.files {
+            file.flush(deadline);
+            file.report_lost();
+        }
+    }
+
     /// Waits (at most until `deadline`) for the writers to write everything queued.
     pub fn flush(&self, deadline: Instant) {
         for file in &self.files {

@@ -25,12 +25,17 @@ pub fn run(plan: Plan, reactor: &mut Reactor) -> i32 {
     // lossless, but bounded, since a pipe held open by a process outside rinit's reach,
     // or a stalled reader of rinit's stdout, must not keep a stopped container alive.
     let mux = crate::log::mux();
+    let mut flush_by = Instant::now() + FINAL_DRAIN + FINAL_FLUSH;
     if let Some(mux) = &mux {
         lock(mux).drain_all(Instant::now() + FINAL_DRAIN);
+        // Output lost to a log file that never recovered (a full disk) is said before
+        // the exit line, which stays the last.
+        flush_by = Instant::now() + FINAL_FLUSH;
+        lock(mux).finish_files(flush_by);
     }
     crate::warn!("exiting with code {code}");
     if let Some(mux) = crate::log::take_mux().or(mux) {
-        lock(&mux).flush(Instant::now() + FINAL_FLUSH);
+        lock(&mux).flush(flush_by);
     }
     code
 }
