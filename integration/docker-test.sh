@@ -50,7 +50,8 @@ for bin in "$RINIT_STATIC" "$TESTPROG_STATIC"; do
   [ -x "$bin" ] || { echo "docker: missing $bin: build it first (integration/test does)" >&2; fail_all "no static build"; }
 done
 
-WORK=$(mktemp -d /tmp/rinit-docker.XXXXXX)
+# Under /var/lib, not /tmp: /tmp may be a small tmpfs, or mounted noexec.
+WORK=$(mktemp -d /var/lib/rinit-docker.XXXXXX)
 trap 'dk_engine_stop' EXIT
 trap 'exit 130' INT TERM
 dk_engine_start "$WORK" || fail_all "the Docker engine did not start"

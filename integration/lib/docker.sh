@@ -148,7 +148,7 @@ dk_engine_stop() {
   # Shims started by our containerd name its socket on their command line.
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "-address $DK_WORK/containerd.sock " &&
+    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "-address $DK_WORK/containerd.sock " &&
       kill -KILL "${p#/proc/}" 2>/dev/null
   done
   # Mounts left under the work directory (overlay rootfs, shm), deepest first.
