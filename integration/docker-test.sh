@@ -11,7 +11,8 @@
 #   RINIT_STATIC_DIR=DIR   where rinit and examples/testprog are
 #                          (default: target/x86_64-unknown-linux-musl/release)
 #   DK_STORAGE_DRIVERS     storage drivers to try, in order (default: "overlay2 vfs")
-# Conditions are passed to check/dk_wait_until as strings, evaluated later:
+
+# Conditions are passed to check and dk_wait_until as strings, evaluated later:
 # shellcheck disable=SC2016,SC2317
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
