@@ -16,6 +16,7 @@
 # shellcheck disable=SC2016,SC2317
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
+source integration/lib/rootfs.sh
 source integration/lib/docker.sh
 
 BIN_DIR=${RINIT_STATIC_DIR:-$PWD/target/x86_64-unknown-linux-musl/release}

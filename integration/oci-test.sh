@@ -6,6 +6,7 @@
 # Usage: integration/oci-test.sh   (after the static build; see integration/test)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+source integration/lib/rootfs.sh
 source integration/lib/oci.sh
 oci_require || exit 1
 

@@ -165,17 +165,7 @@ dk_engine_stop() {
 dk_build_base() {
   local tag=$1 ctx=$DK_WORK/base
   local root=$ctx/root
-  mkdir -p "$root"/{bin,usr/bin,etc,tmp}
-  chmod 1777 "$root/tmp"
-  cp /bin/busybox "$root/bin/busybox"
-  local applet
-  for applet in $("$root/bin/busybox" --list); do
-    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
-  done
-  install -m 0755 "$2" "$root/usr/bin/rinit"
-  install -m 0755 "$3" "$root/usr/bin/testprog"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n' >"$root/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  rootfs_busybox "$root" "$2" "$3"
   cat >"$ctx/Dockerfile" <<'EOF'
 FROM scratch
 COPY root/ /

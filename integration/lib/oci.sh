@@ -15,17 +15,8 @@ oci_require() {
 oci_bundle() {
   local dir=$1; shift
   local root=$dir/rootfs
-  mkdir -p "$root"/{bin,usr/bin,etc,tmp,proc,sys,dev}
-  chmod 1777 "$root/tmp"
-  cp /bin/busybox "$root/bin/busybox"
-  local applet
-  for applet in $("$root/bin/busybox" --list); do
-    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
-  done
-  install -m 0755 "$RINIT_STATIC" "$root/usr/bin/rinit"
-  install -m 0755 "$TESTPROG_STATIC" "$root/usr/bin/testprog"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n' >"$root/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  rootfs_busybox "$root" "$RINIT_STATIC" "$TESTPROG_STATIC"
+  mkdir -p "$root"/{proc,sys,dev}
   runc spec --bundle "$dir"
   python3 - "$dir/config.json" "$@" <<'PY'
 import json, sys
