@@ -8,6 +8,7 @@ mod config;
 #[cfg(test)]
 mod fuzz;
 mod output;
+mod plain;
 mod reactor;
 mod single;
 mod supervisor;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Autorestart, Color, Kind, LogFormat, OnExit, Plan, ProgramOutput, ProgramSpec};
 use crate::output::format::json_string;
-use crate::sys::signals;
+use crate::plain::signal;
 
 fn duration(d: Duration) -> String {
     humantime::format_duration(d).to_string()
@@ -130,7 +130,7 @@ fn describe_program(spec: &ProgramSpec) -> String {
         "stopsignal",
         format!(
             "{} to the {}",
-            signals::name(spec.stopsignal),
+            signal::name(spec.stopsignal),
             target(spec.stopasgroup)
         ),
     );
@@ -217,7 +217,7 @@ fn program_json(spec: &ProgramSpec, out: &mut Vec<u8>) {
         Autorestart::Never => "false",
         Autorestart::Unexpected => "unexpected",
     };
-    let signal = signals::name(spec.stopsignal);
+    let signal = signal::name(spec.stopsignal);
     let seconds = |d: Duration| d.as_secs_f64();
     let _ = write!(
         PushStr(out),

@@ -271,10 +271,10 @@ impl ProgramSpec {
     }
 
     /// Whether an exit status counts as expected (`exitcodes`); death by signal never does.
-    pub fn is_expected(&self, status: crate::sys::reap::ExitStatus) -> bool {
+    pub fn is_expected(&self, status: crate::plain::ExitStatus) -> bool {
         match status {
-            crate::sys::reap::ExitStatus::Exited(code) => self.exitcodes.contains(&code),
-            crate::sys::reap::ExitStatus::Signaled(_) => false,
+            crate::plain::ExitStatus::Exited(code) => self.exitcodes.contains(&code),
+            crate::plain::ExitStatus::Signaled(_) => false,
         }
     }
 }

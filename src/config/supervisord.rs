@@ -65,7 +65,7 @@ use std::time::Duration;
 
 use super::toml::{ConfigError, SystemUsers, UserDb};
 use super::{Autorestart, DEFAULT_GRACE, OnExit, OutputSpec, Plan, ProgramOutput, ProgramSpec};
-use crate::sys::signals;
+use crate::plain::signal;
 
 /// Section headers that only supervisord's INI format has.
 const MARKERS: &[&str] = &[
@@ -590,7 +590,7 @@ fn exitcodes(text: &str) -> Result<Vec<i32>, String> {
 }
 
 fn signal(text: &str) -> Result<libc::c_int, String> {
-    signals::parse(text).ok_or_else(|| format!("value {text:?} is not a valid signal name"))
+    signal::parse(text).ok_or_else(|| format!("value {text:?} is not a valid signal name"))
 }
 
 /// The two eventlisteners that containers carry only to make up for what supervisord

@@ -21,7 +21,7 @@ use super::{
     Autorestart, Backoff, Color, DEFAULT_GRACE, Kind, LogFormat, OnExit, OutputSpec, Plan,
     ProgramOutput, ProgramSpec, RunAs,
 };
-use crate::sys::signals;
+use crate::plain::signal;
 
 /// Reads and validates a TOML configuration file.
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
@@ -671,14 +671,14 @@ impl Reader<'_> {
         let signal = match value.get_ref() {
             DeValue::Integer(_) => {
                 let signal: c_int = self.integer(value, key, "a signal number from 1 to 64")?;
-                if !(1..=signals::MAX_SIGNAL).contains(&signal) {
+                if !(1..=signal::MAX_SIGNAL).contains(&signal) {
                     return Err(self.expected(value, key, "a signal number from 1 to 64"));
                 }
                 signal
             }
             DeValue::String(_) => {
                 let name = self.string(value, key)?;
-                signals::parse(&name).ok_or_else(|| {
+                signal::parse(&name).ok_or_else(|| {
                     self.error(
                         &value.span(),
                         key,
@@ -700,7 +700,7 @@ impl Reader<'_> {
                 key,
                 format!(
                     "expected a signal that ends a program (e.g. TERM, INT, QUIT, KILL), found {}, which only pauses it",
-                    signals::name(signal)
+                    signal::name(signal)
                 ),
             ));
         }

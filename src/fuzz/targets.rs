@@ -621,9 +621,9 @@ fn values(input: &[u8]) -> bool {
     if let Ok(duration) = duration {
         let _ = humantime::format_duration(duration).to_string();
     }
-    if let Some(signal) = crate::sys::signals::parse(&text) {
+    if let Some(signal) = crate::plain::signal::parse(&text) {
         assert!((1..=64).contains(&signal), "signal {signal} from {text:?}");
-        let _ = crate::sys::signals::name(signal);
+        let _ = crate::plain::signal::name(signal);
     }
     fuzz_hooks::values(&text);
     let (pattern, name) = text.split_once('\n').unwrap_or((&text, "name.conf"));

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use libc::{c_int, pid_t};
 
 use crate::cleanup;
+use crate::plain::signal;
 use crate::reactor::Reactor;
-use crate::sys::{reap, signals, spawn, tree, tty};
+use crate::sys::{reap, spawn, tree, tty};
 use policy::{Action, KillReason, Policy};
 
 pub struct Options {
@@ -62,7 +63,7 @@ pub fn run(options: Options, reactor: &mut Reactor) -> i32 {
                 continue; // reaping happens after every wake, below
             }
             let actions = driver.policy.on_signal(sig, now);
-            crate::info!("received {}", signals::name(sig));
+            crate::info!("received {}", signal::name(sig));
             exit = exit.or(driver.perform(actions));
         }
         exit = exit.or(driver.reap(now));
@@ -84,7 +85,7 @@ struct Driver {
     policy: Policy,
     orphans_reaped: u64,
     kill_announced: bool,
-    reaped: Vec<(pid_t, reap::ExitStatus)>,
+    reaped: Vec<(pid_t, crate::plain::ExitStatus)>,
 }
 
 impl Driver {
@@ -144,7 +145,7 @@ impl Driver {
             return;
         }
         if let Err(err) = tree::signal_child(self.child, sig, !self.single_child) {
-            crate::warn!("cannot forward {}: {err}", signals::name(sig));
+            crate::warn!("cannot forward {}: {err}", signal::name(sig));
         }
     }
 

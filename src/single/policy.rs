@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use libc::c_int;
 
-use crate::sys::reap::ExitStatus;
-use crate::sys::signals;
+use crate::plain::ExitStatus;
+use crate::plain::signal;
 
 pub use crate::cleanup::KILL_WAIT;
 
@@ -102,9 +102,9 @@ impl Policy {
 
     /// A signal was delivered to rinit.
     pub fn on_signal(&mut self, sig: c_int, now: Instant) -> Vec<Action> {
-        if !signals::is_stop_request(sig) {
+        if !signal::is_stop_request(sig) {
             return match self.phase {
-                Phase::Running | Phase::Stopping if signals::is_forwarded(sig) => {
+                Phase::Running | Phase::Stopping if signal::is_forwarded(sig) => {
                     vec![Action::Forward(sig)]
                 }
                 _ => Vec::new(),

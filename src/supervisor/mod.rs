@@ -20,8 +20,8 @@ use libc::{c_int, pid_t};
 
 use crate::cleanup::KILL_WAIT;
 use crate::config::{Kind, OnExit, Plan};
-use crate::sys::reap::ExitStatus;
-use crate::sys::signals;
+use crate::plain::ExitStatus;
+use crate::plain::signal;
 use program::{Action, Ending, Notice, Program};
 
 /// What the runtime must do.
@@ -198,7 +198,7 @@ impl Supervisor {
 
     pub fn on_signal(&mut self, sig: c_int, now: Instant) -> Vec<Command> {
         let mut out = Vec::new();
-        if signals::is_stop_request(sig) {
+        if signal::is_stop_request(sig) {
             self.stop_requests += 1;
             match self.phase {
                 Phase::Running => self.begin_shutdown(Reason::Signal(sig), now, &mut out),
@@ -209,7 +209,7 @@ impl Supervisor {
                 // deadline; only a second one kills at once.
                 _ => {}
             }
-        } else if signals::is_forwarded(sig)
+        } else if signal::is_forwarded(sig)
             && matches!(self.phase, Phase::Running | Phase::Stopping)
         {
             for (index, program) in self.programs.iter().enumerate() {

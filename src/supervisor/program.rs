@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use libc::{c_int, pid_t};
 
 use crate::config::{Autorestart, Kind, OnExit, ProgramSpec};
-use crate::sys::reap::ExitStatus;
+use crate::plain::ExitStatus;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {

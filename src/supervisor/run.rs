@@ -15,8 +15,9 @@ use crate::cleanup;
 use crate::config::{Color, LogFormat, Plan, ProgramOutput};
 use crate::output::format::{Stream, Style};
 use crate::output::mux::{Dest, Mux};
+use crate::plain::signal;
 use crate::reactor::Reactor;
-use crate::sys::{reap, signals, spawn, tree};
+use crate::sys::{reap, spawn, tree};
 
 /// Runs the plan's programs until the supervisor decides to exit; returns the exit code.
 pub fn run(plan: Plan, reactor: &mut Reactor) -> i32 {
@@ -157,7 +158,7 @@ fn style_for(spec: &crate::config::OutputSpec, prefix: Option<&str>, dest: Dest)
 
 struct Driver {
     grace: std::time::Duration,
-    reaped: Vec<(libc::pid_t, reap::ExitStatus)>,
+    reaped: Vec<(libc::pid_t, crate::plain::ExitStatus)>,
     mux: std::sync::Arc<std::sync::Mutex<Mux>>,
     styles: Styles,
     watch: Vec<std::os::fd::RawFd>,
@@ -255,7 +256,7 @@ impl Driver {
 
     fn explain(&self, supervisor: &Supervisor, reason: &Reason) -> String {
         match reason {
-            Reason::Signal(sig) => format!("received {}: shutting down", signals::name(*sig)),
+            Reason::Signal(sig) => format!("received {}: shutting down", signal::name(*sig)),
             Reason::ProgramEnded { program, ending } => {
                 let name = &supervisor.programs()[*program].spec.name;
                 format!(
@@ -393,7 +394,7 @@ fn signal_program(supervisor: &Supervisor, index: usize, sig: c_int, group: bool
     };
     if let Err(err) = tree::signal_child(pid, sig, group) {
         let name = &supervisor.programs()[index].spec.name;
-        crate::warn!("{name}: cannot send {}: {err}", signals::name(sig));
+        crate::warn!("{name}: cannot send {}: {err}", signal::name(sig));
     }
 }
 
@@ -419,7 +420,7 @@ pub fn describe(notice: &Notice) -> String {
             ),
         },
         Notice::GaveUp => "gave up (FATAL)".into(),
-        Notice::Stopping { sig } => format!("stopping with {}", signals::name(*sig)),
+        Notice::Stopping { sig } => format!("stopping with {}", signal::name(*sig)),
         Notice::StopTimeout => "did not stop in time: sending SIGKILL".into(),
         Notice::Stopped { status } => format!("stopped ({status})"),
         Notice::Done => "done: will not be restarted".into(),
