@@ -117,11 +117,14 @@ pub struct OutputSpec {
     pub color: Color,
 }
 
+/// `[rinit] log_prefix` unless set: `web | ...`.
+pub const DEFAULT_PREFIX: &str = "{name} {sep} ";
+
 impl Default for OutputSpec {
     fn default() -> Self {
         OutputSpec {
             format: LogFormat::Text,
-            prefix: crate::output::format::DEFAULT_PREFIX.to_string(),
+            prefix: DEFAULT_PREFIX.to_string(),
             timestamps: false,
             color: Color::Auto,
         }
@@ -228,8 +231,18 @@ pub struct ProgramSpec {
     pub stderr_logfile: Option<String>,
     /// Write the stream, raw, to this file with rotation, instead of rinit's output
     /// (supervisord's `stdout_logfile=/path`, with `_maxbytes` and `_backups`).
-    pub stdout_log: Option<crate::output::logfile::LogFileSpec>,
-    pub stderr_log: Option<crate::output::logfile::LogFileSpec>,
+    pub stdout_log: Option<LogFileSettings>,
+    pub stderr_log: Option<LogFileSettings>,
+}
+
+/// A log file a stream is written to, raw, with supervisord's rotation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogFileSettings {
+    pub path: PathBuf,
+    /// Rotate before a write would make the file larger than this; 0: never rotate.
+    pub max_bytes: u64,
+    /// Rotated files kept (`path.1` newest … `path.N` oldest); 0: truncate instead.
+    pub backups: u32,
 }
 
 impl ProgramSpec {

@@ -1704,12 +1704,12 @@ impl Reader<'_> {
                         warnings.push(format!("{at}: [{sname}] {key}: {key}={value}: output goes to rinit's prefixed {stream}"));
                         None
                     }
-                    "NONE" | "OFF" => Some(crate::output::logfile::LogFileSpec {
+                    "NONE" | "OFF" => Some(super::LogFileSettings {
                         path: PathBuf::from("/dev/null"),
                         max_bytes: 0,
                         backups: 0,
                     }),
-                    _ => Some(crate::output::logfile::LogFileSpec {
+                    _ => Some(super::LogFileSettings {
                         path: PathBuf::from(&value),
                         max_bytes: max_bytes[slot],
                         backups: backups[slot],
@@ -1860,7 +1860,7 @@ mod tests {
 
     #[test]
     fn real_log_files_are_written_with_supervisords_rotation_settings() {
-        use crate::output::logfile::LogFileSpec;
+        use crate::config::LogFileSettings as LogFileSpec;
         let text = format!(
             "{HEAD}[program:a]\ncommand=x\nstdout_logfile=/var/log/a.log\n\
              stdout_logfile_maxbytes=1KB\nstdout_logfile_backups=2\nstderr_logfile=NONE\n\

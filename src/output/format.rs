@@ -41,8 +41,6 @@ pub enum Style {
     Json,
 }
 
-pub const DEFAULT_PREFIX: &str = "{name} {sep} ";
-
 /// Who wrote a line.
 pub struct Source<'a> {
     pub name: &'a str,
@@ -298,7 +296,7 @@ mod tests {
 
     #[test]
     fn default_prefix_pads_the_name() {
-        let style = text_style(DEFAULT_PREFIX, false, false);
+        let style = text_style("{name} {sep} ", false, false);
         assert_eq!(
             render(&style, Stream::Stdout, b"GET / 200", false),
             b"web    | GET / 200\n"

@@ -349,9 +349,14 @@ impl Driver {
     /// one, or if its thread cannot start (said once; the output then goes to rinit's).
     fn log_file(
         &self,
-        spec: Option<&crate::output::logfile::LogFileSpec>,
+        settings: Option<&crate::config::LogFileSettings>,
     ) -> Option<std::sync::Arc<crate::output::logfile::LogFile>> {
-        let spec = spec?;
+        let settings = settings?;
+        let spec = crate::output::logfile::LogFileSpec {
+            path: settings.path.clone(),
+            max_bytes: settings.max_bytes,
+            backups: settings.backups,
+        };
         let key = std::path::absolute(&spec.path).unwrap_or_else(|_| spec.path.clone());
         let mut files = self.log_files.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(file) = files.get(&key) {
