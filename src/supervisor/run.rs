@@ -299,7 +299,11 @@ impl Driver {
             new_session: true,
             env: &spec.environment,
             directory: spec.directory.as_deref(),
-            user: spec.user.as_ref(),
+            user: spec.user.as_ref().map(|user| spawn::Credentials {
+                uid: user.uid,
+                gid: user.gid,
+                groups: &user.groups,
+            }),
             umask: spec.umask,
             stdout: pipes.as_ref().map(|p| p.stdout.1.as_fd()),
             stderr: pipes.as_ref().map(|p| match &p.stderr {

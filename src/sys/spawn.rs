@@ -11,7 +11,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use libc::pid_t;
 
 use super::signals;
-use crate::config::RunAs;
+
+/// The user a child runs as: uid, primary gid, supplementary groups.
+#[derive(Clone, Copy, Debug)]
+pub struct Credentials<'a> {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: &'a [u32],
+}
 
 /// What to start and how.
 pub struct SpawnRequest<'a> {
@@ -24,7 +31,7 @@ pub struct SpawnRequest<'a> {
     /// Added to, or overriding, rinit's environment.
     pub env: &'a [(String, String)],
     pub directory: Option<&'a Path>,
-    pub user: Option<&'a RunAs>,
+    pub user: Option<Credentials<'a>>,
     pub umask: Option<u32>,
     /// The child's stdout and stderr; rinit's own when None.
     pub stdout: Option<BorrowedFd<'a>>,
@@ -171,7 +178,8 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
     }
     // SAFETY: getuid and getgid cannot fail. Already that user (Kubernetes runAsUser):
     // no switch, which would need privileges rinit may not have.
-    let already = |u: &RunAs| unsafe { libc::getuid() == u.uid && libc::getgid() == u.gid };
+    let already =
+        |u: &Credentials<'_>| unsafe { libc::getuid() == u.uid && libc::getgid() == u.gid };
     let user = request.user.filter(|u| !already(u)).map(|u| {
         (
             u.uid,
