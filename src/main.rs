@@ -2,15 +2,14 @@
 
 #[macro_use]
 mod log;
-mod cleanup;
 mod cli;
 mod config;
+mod driver;
 #[cfg(test)]
 mod fuzz;
 mod output;
 mod plain;
 mod reactor;
-mod single;
 mod supervisor;
 mod sys;
 
@@ -19,9 +18,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // Before anything can start a thread (a warning starts the stderr writer).
     sys::signals::block_routed();
-    let code = run();
+    let stderr = log::Stderr::default();
+    let code = run(&stderr);
     // rinit's own last lines, bounded: a stalled stderr must not keep it alive.
-    log::flush(std::time::Instant::now() + std::time::Duration::from_secs(2));
+    stderr.flush(std::time::Instant::now() + std::time::Duration::from_secs(2));
     ExitCode::from(exit_byte(code))
 }
 
@@ -30,7 +30,7 @@ fn exit_byte(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(1)
 }
 
-fn run() -> i32 {
+fn run(log: &log::Stderr) -> i32 {
     // fds 0-2 are open: Rust's runtime opens /dev/null on any that a container runtime
     // left closed, before main (tests/single_command.rs checks it), so no pipe or
     // signalfd of rinit's can land on them and be inherited as a child's stdio.
@@ -38,8 +38,8 @@ fn run() -> i32 {
     {
         Ok(invocation) => invocation,
         Err(cli::UsageError(message)) => {
-            warn!("{message}");
-            log::write_line(format_args!("{}  (see rinit --help)", cli::USAGE));
+            warn!(log, "{message}");
+            warn!(log, "{}  (see rinit --help)", cli::USAGE);
             return 2;
         }
     };
@@ -48,43 +48,46 @@ fn run() -> i32 {
         cli::Invocation::Version => print_stdout(&format!("rinit {}\n", env!("CARGO_PKG_VERSION"))),
         cli::Invocation::Check { config, json } => {
             sys::signals::unblock_this_thread();
-            check(config, json)
+            check(log, config, json)
         }
         cli::Invocation::Run(run) => {
             log::set_verbose(run.verbose);
-            let Some(mut reactor) = start_as_init() else {
+            let Some(mut reactor) = start_as_init(log) else {
                 return 1;
             };
-            let options = single::Options {
+            let options = driver::single::Options {
                 argv: run.argv,
                 grace: run.grace,
                 single_child: run.single_child,
             };
-            single::run(options, &mut reactor)
+            driver::single::run(options, &mut reactor, log)
         }
         cli::Invocation::Supervise(args) => {
             log::set_verbose(args.verbose);
-            let Some((mut plan, warnings)) = load_plan(args.config) else {
+            let Some((mut plan, warnings)) = load_plan(log, args.config) else {
                 return 2;
             };
             // Nothing is ignored silently: every key or section read but not acted on.
             for warning in warnings {
-                warn!("{warning}");
+                warn!(log, "{warning}");
             }
             if let Some(grace) = args.grace {
                 plan.grace = grace;
             }
-            let Some(mut reactor) = start_as_init() else {
+            let Some(mut reactor) = start_as_init(log) else {
                 return 1;
             };
-            supervisor::run::run(plan, &mut reactor)
+            driver::supervise::run(plan, &mut reactor, log)
         }
     }
 }
 
 /// Finds and reads the configuration; on error, says why (two lines when there is no
 /// configuration at all) and returns None: nothing may start from a bad file.
-fn load_plan(explicit: Option<std::path::PathBuf>) -> Option<(config::Plan, Vec<String>)> {
+fn load_plan(
+    log: &log::Stderr,
+    explicit: Option<std::path::PathBuf>,
+) -> Option<(config::Plan, Vec<String>)> {
     let env = std::env::var_os("RINIT_CONFIG");
     let exe_dir = std::env::current_exe()
         .ok()
@@ -95,15 +98,15 @@ fn load_plan(explicit: Option<std::path::PathBuf>) -> Option<(config::Plan, Vec<
     let path = match config::locate(explicit, env, |p| p.exists(), &supervisord) {
         Ok(path) => path,
         Err(message) => {
-            warn!("{message}");
-            log::write_line(format_args!("{}  (see rinit --help)", cli::USAGE));
+            warn!(log, "{message}");
+            warn!(log, "{}  (see rinit --help)", cli::USAGE);
             return None;
         }
     };
     match config::load(&path) {
         Ok(loaded) => Some(loaded),
         Err(err) => {
-            warn!("{err}");
+            warn!(log, "{err}");
             None
         }
     }
@@ -111,30 +114,33 @@ fn load_plan(explicit: Option<std::path::PathBuf>) -> Option<(config::Plan, Vec<
 
 /// `rinit check`: validate, print the plan (and the warnings), exit 0; or print the
 /// error, exit 2. With `--json`, one JSON object on stdout, warnings included.
-fn check(explicit: Option<std::path::PathBuf>, json: bool) -> i32 {
-    let Some((plan, warnings)) = load_plan(explicit) else {
+fn check(log: &log::Stderr, explicit: Option<std::path::PathBuf>, json: bool) -> i32 {
+    let Some((plan, warnings)) = load_plan(log, explicit) else {
         return 2;
     };
     if json {
         return print_stdout(&config::describe::describe_json(&plan, &warnings));
     }
     for warning in &warnings {
-        warn!("{warning}");
+        warn!(log, "{warning}");
     }
     print_stdout(&config::describe::describe(&plan))
 }
 
 /// The PID-1 duties common to both modes: subreaper when not PID 1, signal intake.
-fn start_as_init() -> Option<reactor::Reactor> {
+fn start_as_init(log: &log::Stderr) -> Option<reactor::Reactor> {
     if !sys::tree::is_namespace_init()
         && let Err(err) = sys::tree::become_subreaper()
     {
-        warn!("cannot become a child subreaper ({err}); orphans will go to the real init");
+        warn!(
+            log,
+            "cannot become a child subreaper ({err}); orphans will go to the real init"
+        );
     }
     match sys::signals::install() {
         Ok(signal_fd) => Some(reactor::Reactor::new(signal_fd)),
         Err(err) => {
-            warn!("{err:#}");
+            warn!(log, "{err:#}");
             None
         }
     }

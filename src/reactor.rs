@@ -9,6 +9,9 @@ use libc::c_int;
 
 use crate::sys::signals::SignalFd;
 
+/// After a failed `ppoll`: how long to pause before the caller tries again.
+pub const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
 pub struct Reactor {
     signals: SignalFd,
     pending: Vec<c_int>,
@@ -22,6 +25,9 @@ pub struct Wake<'a> {
     pub signals: &'a [c_int],
     /// Watched fds that are readable, or at end of file or in error (a read will say).
     pub readable: &'a [RawFd],
+    /// `ppoll` failed (only ENOMEM is possible): the caller says so; the reactor has
+    /// paused briefly instead of spinning, and signals stay pending meanwhile.
+    pub error: Option<std::io::Error>,
 }
 
 impl Reactor {
@@ -61,13 +67,12 @@ impl Reactor {
                 std::ptr::null(),
             )
         };
+        let mut error = None;
         if rc < 0 {
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EINTR) {
-                // Only ENOMEM is possible with valid arguments. Pause briefly instead
-                // of spinning; signals stay pending in the signalfd meanwhile.
-                crate::warn!("ppoll failed: {err}; retrying in 10ms");
-                std::thread::sleep(std::time::Duration::from_millis(10));
+                std::thread::sleep(RETRY_PAUSE);
+                error = Some(err);
             }
         } else if rc > 0 {
             let ready = libc::POLLIN | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL;
@@ -82,6 +87,7 @@ impl Reactor {
         Wake {
             signals: &self.pending,
             readable: &self.readable,
+            error,
         }
     }
 }

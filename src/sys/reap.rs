@@ -12,11 +12,12 @@ pub enum Remaining {
 }
 
 /// `waitpid(-1, WNOHANG)` until nothing more is ready. Appends `(pid, status)` for each
-/// reaped process and tells whether any child is left.
+/// reaped process and tells whether any child is left; an unexpected error (only
+/// EINVAL is documented, for bad options, and ours are constant) is returned as is.
 ///
 /// When rinit is PID 1 or a subreaper every descendant whose parent died is re-parented
 /// to it, so "no child left" means "no descendant left".
-pub fn reap_all(out: &mut Vec<(pid_t, ExitStatus)>) -> Remaining {
+pub fn reap_all(out: &mut Vec<(pid_t, ExitStatus)>) -> std::io::Result<Remaining> {
     loop {
         let mut status: c_int = 0;
         // SAFETY: status points to a live c_int.
@@ -26,16 +27,13 @@ pub fn reap_all(out: &mut Vec<(pid_t, ExitStatus)>) -> Remaining {
             continue;
         }
         if pid == 0 {
-            return Remaining::Some;
+            return Ok(Remaining::Some);
         }
-        match std::io::Error::last_os_error().raw_os_error() {
+        let err = std::io::Error::last_os_error();
+        match err.raw_os_error() {
             Some(libc::EINTR) => continue,
-            Some(libc::ECHILD) => return Remaining::None,
-            _ => {
-                // Only EINVAL is documented, for bad options; ours are constant.
-                crate::warn!("waitpid failed: {}", std::io::Error::last_os_error());
-                return Remaining::Some;
-            }
+            Some(libc::ECHILD) => return Ok(Remaining::None),
+            _ => return Err(err),
         }
     }
 }

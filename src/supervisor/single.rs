@@ -1,9 +1,11 @@
 //! The decisions of single-command mode (`rinit -- CMD`), as a pure state machine.
 //!
 //! Events come in with the current time; actions come out. No syscalls, no clock: the
-//! driver in `single/mod.rs` performs the actions and feeds back what happened.
+//! driver in `driver/single.rs` performs the actions and feeds back what happened. The
+//! shutdown itself is the shared [`Endgame`]; what is single-command mode's own: every
+//! forwardable signal goes to the child, a stop request is forwarded as it came (SIGINT
+//! stays SIGINT, as with tini), and rinit exits with the child's code.
 //!
-//! Timeline:
 //! ```text
 //! Running ──TERM/INT──► Stopping ──child exits──► Draining ──all gone──► exit(child's code)
 //!    │                     │  (deadline = now+grace)   │ (TERM+CONT to the rest,
@@ -17,24 +19,13 @@ use std::time::{Duration, Instant};
 
 use libc::c_int;
 
+use super::endgame::{Endgame, Event, Step};
+#[cfg(test)]
+use super::endgame::{KILL_WAIT, Phase};
 use crate::plain::ExitStatus;
 use crate::plain::signal;
 
-pub use crate::cleanup::KILL_WAIT;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// The child runs; signals are forwarded.
-    Running,
-    /// A stop was requested and forwarded; waiting for the child until the deadline.
-    Stopping,
-    /// The child has exited; its leftover descendants were sent SIGTERM.
-    Draining,
-    /// Everything was sent SIGKILL; waiting for the last reap, at most [`KILL_WAIT`].
-    Killing,
-    /// rinit is exiting.
-    Done,
-}
+pub use super::endgame::KillReason;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -45,85 +36,53 @@ pub enum Action {
     TerminateRest,
     /// SIGKILL to the child's process group and to every descendant.
     KillEverything,
-    /// Processes survived SIGKILL for [`KILL_WAIT`]: report them, then exit regardless.
+    /// Processes survived SIGKILL for [`KILL_WAIT`](super::endgame::KILL_WAIT): report them, then exit regardless.
     ReportSurvivors,
     /// Exit rinit with this code.
     Exit(i32),
 }
 
-/// Why the policy escalated to SIGKILL; the driver reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KillReason {
-    GraceExpired,
-    RepeatedStopSignal,
-}
-
 pub struct Policy {
-    grace: Duration,
-    phase: Phase,
-    deadline: Option<Instant>,
+    endgame: Endgame,
+    /// The child's status, once it was reaped.
     status: Option<ExitStatus>,
     kill_reason: Option<KillReason>,
-    /// SIGTERM/SIGINT received so far: the second one kills at once.
-    stop_requests: u32,
 }
 
 impl Policy {
     pub fn new(grace: Duration) -> Self {
         Policy {
-            grace,
-            phase: Phase::Running,
-            deadline: None,
+            endgame: Endgame::new(grace),
             status: None,
             kill_reason: None,
-            stop_requests: 0,
         }
     }
 
     #[cfg(test)]
     pub fn phase(&self) -> Phase {
-        self.phase
+        self.endgame.phase()
     }
 
     /// When the driver must call [`Policy::on_deadline`], if ever. `None` means rinit may
     /// sleep until a signal arrives.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        self.endgame.deadline()
     }
 
     pub fn kill_reason(&self) -> Option<KillReason> {
         self.kill_reason
     }
 
-    /// `now + grace`; an absurd grace that overflows the clock means no deadline.
-    fn grace_deadline(&self, now: Instant) -> Option<Instant> {
-        now.checked_add(self.grace)
-    }
-
     /// A signal was delivered to rinit.
     pub fn on_signal(&mut self, sig: c_int, now: Instant) -> Vec<Action> {
-        if !signal::is_stop_request(sig) {
-            return match self.phase {
-                Phase::Running | Phase::Stopping if signal::is_forwarded(sig) => {
-                    vec![Action::Forward(sig)]
-                }
-                _ => Vec::new(),
-            };
+        if signal::is_stop_request(sig) {
+            let steps = self.endgame.on(Event::StopRequest, now);
+            return self.perform(steps, Some(sig));
         }
-        self.stop_requests += 1;
-        match self.phase {
-            Phase::Running => {
-                self.phase = Phase::Stopping;
-                self.deadline = self.grace_deadline(now);
-                // SIGCONT too: a stopped child (Ctrl-Z, SIGSTOP) could not act on it.
-                vec![Action::Forward(sig), Action::Forward(libc::SIGCONT)]
-            }
-            Phase::Stopping | Phase::Draining if self.stop_requests >= 2 => {
-                self.kill(KillReason::RepeatedStopSignal, now)
-            }
-            // The first stop request while leftovers drain: they already have SIGTERM
-            // and a deadline; it only makes the next request a second one.
-            _ => Vec::new(),
+        if signal::is_forwarded(sig) && self.endgame.forwards_signals() {
+            vec![Action::Forward(sig)]
+        } else {
+            Vec::new()
         }
     }
 
@@ -135,56 +94,50 @@ impl Policy {
         others_left: bool,
         now: Instant,
     ) -> Vec<Action> {
-        if child.is_some() {
-            self.status = child;
-        }
-        let Some(status) = self.status else {
-            return Vec::new(); // only orphans were reaped
-        };
-        if !others_left {
-            self.phase = Phase::Done;
-            self.deadline = None;
-            return vec![Action::Exit(status.code())];
-        }
-        match self.phase {
-            Phase::Running | Phase::Stopping => {
-                // A stop already under way keeps its deadline: the grace period is one
-                // budget for the whole shutdown, not one per step.
-                if self.phase == Phase::Running {
-                    self.deadline = self.grace_deadline(now);
-                }
-                self.phase = Phase::Draining;
-                vec![Action::TerminateRest]
+        let event = match child {
+            Some(status) => {
+                self.status = Some(status);
+                Event::OwnGone { others_left }
             }
-            // Something may have forked between the last scan and the kill: kill again.
-            Phase::Killing => vec![Action::KillEverything],
-            Phase::Draining | Phase::Done => Vec::new(),
-        }
+            None => Event::Reaped {
+                children_left: others_left,
+            },
+        };
+        let steps = self.endgame.on(event, now);
+        self.perform(steps, None)
     }
 
     /// The deadline returned by [`Policy::deadline`] has passed.
     pub fn on_deadline(&mut self, now: Instant) -> Vec<Action> {
-        match self.deadline {
-            Some(deadline) if now >= deadline => {
-                if self.phase == Phase::Killing {
-                    self.phase = Phase::Done;
-                    self.deadline = None;
-                    // The main child itself may be the survivor: it was SIGKILLed.
-                    let code = self.status.map_or(128 + libc::SIGKILL, ExitStatus::code);
-                    vec![Action::ReportSurvivors, Action::Exit(code)]
-                } else {
-                    self.kill(KillReason::GraceExpired, now)
-                }
-            }
-            _ => Vec::new(),
-        }
+        let steps = self.endgame.on(Event::Deadline, now);
+        self.perform(steps, None)
     }
 
-    fn kill(&mut self, reason: KillReason, now: Instant) -> Vec<Action> {
-        self.phase = Phase::Killing;
-        self.deadline = now.checked_add(KILL_WAIT);
-        self.kill_reason = Some(reason);
-        vec![Action::KillEverything]
+    /// The endgame's steps, in single-command mode's terms. `stop_signal`: the signal
+    /// that asked for the stop, forwarded as it came.
+    fn perform(&mut self, steps: Vec<Step>, stop_signal: Option<c_int>) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for step in steps {
+            match step {
+                Step::StopOwn => {
+                    let sig = stop_signal.unwrap_or(libc::SIGTERM);
+                    // SIGCONT too: a stopped child (Ctrl-Z, SIGSTOP) could not act on it.
+                    actions.extend([Action::Forward(sig), Action::Forward(libc::SIGCONT)]);
+                }
+                Step::TerminateRest => actions.push(Action::TerminateRest),
+                Step::Kill(reason) => {
+                    self.kill_reason = Some(reason);
+                    actions.push(Action::KillEverything);
+                }
+                Step::KillAgain => actions.push(Action::KillEverything),
+                Step::ReportSurvivors => actions.push(Action::ReportSurvivors),
+                // The main child itself may be the survivor: it was SIGKILLed.
+                Step::Exit => actions.push(Action::Exit(
+                    self.status.map_or(128 + libc::SIGKILL, ExitStatus::code),
+                )),
+            }
+        }
+        actions
     }
 }
 

@@ -1,56 +1,30 @@
 //! The supervisor's driver: performs what [`Supervisor`] decides (spawn, signal, kill,
 //! exit) and feeds back what happened (spawned, reaped, signals, timers).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
-use std::time::Instant;
+use std::os::fd::{AsFd, RawFd};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use libc::c_int;
+use libc::{c_int, pid_t};
 
-use super::program::Notice;
-use super::{Command, Reason, Supervisor};
-use std::os::fd::AsFd;
-
-use crate::cleanup;
+use super::{Mode, cleanup};
 use crate::config::{Color, LogFormat, Plan, ProgramOutput};
+use crate::log::Sink;
 use crate::output::format::{Stream, Style};
+use crate::output::logfile::{LogFile, LogFileSpec};
 use crate::output::mux::{Dest, Mux};
-use crate::plain::signal;
+use crate::plain::{ExitStatus, signal};
 use crate::reactor::Reactor;
+use crate::supervisor::program::Notice;
+use crate::supervisor::set::{Command, Reason, Supervisor};
 use crate::sys::{reap, spawn, tree};
 
 /// Runs the plan's programs until the supervisor decides to exit; returns the exit code.
-pub fn run(plan: Plan, reactor: &mut Reactor) -> i32 {
-    let code = supervise(plan, reactor);
-    // Every program's pipes to their end, then the exit line, then every line written:
-    // lossless, but bounded, since a pipe held open by a process outside rinit's reach,
-    // or a stalled reader of rinit's stdout, must not keep a stopped container alive.
-    let mux = crate::log::mux();
-    let mut flush_by = Instant::now() + FINAL_DRAIN + FINAL_FLUSH;
-    if let Some(mux) = &mux {
-        lock(mux).drain_all(Instant::now() + FINAL_DRAIN);
-        // Output lost to a log file that never recovered (a full disk) is said before
-        // the exit line, which stays the last.
-        flush_by = Instant::now() + FINAL_FLUSH;
-        lock(mux).finish_files(flush_by);
-    }
-    crate::warn!("exiting with code {code}");
-    if let Some(mux) = crate::log::take_mux().or(mux) {
-        lock(&mux).flush(flush_by);
-    }
-    code
-}
-
-/// Once everything has stopped: how long to wait for the programs' pipes to end, then
-/// how long to wait for the last lines to be written.
-const FINAL_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
-const FINAL_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn lock(mux: &std::sync::Arc<std::sync::Mutex<Mux>>) -> std::sync::MutexGuard<'_, Mux> {
-    mux.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn supervise(plan: Plan, reactor: &mut Reactor) -> i32 {
+/// `log` takes rinit's lines until the output mux exists.
+pub fn run(plan: Plan, reactor: &mut Reactor, log: &dyn Sink) -> i32 {
     // Two pipes per program. If the limit cannot be raised, rinit goes on with the one
     // it has: a spawn that runs out of fds is reported then, as a failed start.
     let _ = spawn::raise_fd_limit();
@@ -62,62 +36,33 @@ fn supervise(plan: Plan, reactor: &mut Reactor) -> i32 {
         .iter()
         .any(|p| p.output == ProgramOutput::Inherit);
     let mux = match Mux::new(&names, styles.own.clone(), atomic) {
-        Ok(mux) => std::sync::Arc::new(std::sync::Mutex::new(mux)),
+        Ok(mux) => mux,
         Err(err) => {
-            crate::warn!("cannot start the output threads: {err}");
+            crate::warn!(log, "cannot start the output threads: {err}");
             return 1;
         }
     };
-    crate::log::set_mux(mux.clone());
-    let mut supervisor = Supervisor::new(plan);
     let mut driver = Driver {
+        supervisor: Supervisor::new(plan),
         grace,
         reaped: Vec::new(),
         mux,
         styles,
-        watch: Vec::new(),
-        log_files: Default::default(),
+        log_files: HashMap::new(),
     };
-    let commands = supervisor.start(Instant::now());
-    if let Some(code) = driver.perform(&mut supervisor, commands) {
-        return code;
-    }
-    loop {
-        let mut watch = std::mem::take(&mut driver.watch);
-        watch.clear();
-        driver.lock().watch(&mut watch);
-        let wake = reactor.wait(supervisor.deadline(), &watch);
-        let received: Vec<c_int> = wake.signals.to_vec();
-        let readable: Vec<std::os::fd::RawFd> = wake.readable.to_vec();
-        driver.watch = watch;
-        let now = Instant::now();
-        {
-            let mut mux = driver.lock();
-            for fd in readable {
-                mux.on_readable(fd);
-            }
-        }
-        for sig in received {
-            if sig == libc::SIGCHLD {
-                continue; // reaping happens after every wake, below
-            }
-            let commands = supervisor.on_signal(sig, now);
-            if let Some(code) = driver.perform(&mut supervisor, commands) {
-                return code;
-            }
-        }
-        let commands = driver.reap(&mut supervisor, now);
-        if let Some(code) = driver.perform(&mut supervisor, commands) {
-            return code;
-        }
-        if supervisor.deadline().is_some_and(|d| now >= d) {
-            let commands = supervisor.on_timer(now);
-            if let Some(code) = driver.perform(&mut supervisor, commands) {
-                return code;
-            }
-        }
-    }
+    let commands = driver.supervisor.start(Instant::now());
+    let code = match driver.perform(commands) {
+        Some(code) => code,
+        None => super::drive(&mut driver, reactor),
+    };
+    driver.finish(code);
+    code
 }
+
+/// Once everything has stopped: how long to wait for the programs' pipes to end, then
+/// how long to wait for the last lines to be written.
+const FINAL_DRAIN: Duration = Duration::from_secs(1);
+const FINAL_FLUSH: Duration = Duration::from_secs(2);
 
 /// The line styles: per program and destination, and rinit's own.
 struct Styles {
@@ -157,26 +102,41 @@ fn style_for(spec: &crate::config::OutputSpec, prefix: Option<&str>, dest: Dest)
 }
 
 struct Driver {
-    grace: std::time::Duration,
-    reaped: Vec<(libc::pid_t, crate::plain::ExitStatus)>,
-    mux: std::sync::Arc<std::sync::Mutex<Mux>>,
+    supervisor: Supervisor,
+    grace: Duration,
+    reaped: Vec<(pid_t, ExitStatus)>,
+    /// The programs' pipes, and rinit's own lines, in one order.
+    mux: Mux,
     styles: Styles,
-    watch: Vec<std::os::fd::RawFd>,
     /// Log files by path.
-    log_files: std::sync::Mutex<LogFiles>,
+    log_files: HashMap<PathBuf, Arc<LogFile>>,
 }
 
-type LogFiles =
-    std::collections::HashMap<std::path::PathBuf, std::sync::Arc<crate::output::logfile::LogFile>>;
-
-impl Driver {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Mux> {
-        self.mux.lock().unwrap_or_else(|p| p.into_inner())
+impl Mode for Driver {
+    fn log(&self) -> &dyn Sink {
+        &self.mux
     }
 
-    fn reap(&mut self, supervisor: &mut Supervisor, now: Instant) -> Vec<Command> {
-        self.reaped.clear();
-        let remaining = reap::reap_all(&mut self.reaped);
+    fn deadline(&self) -> Option<Instant> {
+        self.supervisor.deadline()
+    }
+
+    fn watch(&self, fds: &mut Vec<RawFd>) {
+        self.mux.watch(fds);
+    }
+
+    fn on_readable(&mut self, fd: RawFd) {
+        self.mux.on_readable(fd);
+    }
+
+    fn on_signal(&mut self, sig: c_int, now: Instant) -> Option<i32> {
+        let commands = self.supervisor.on_signal(sig, now);
+        self.perform(commands)
+    }
+
+    fn on_reap(&mut self, now: Instant) -> Option<i32> {
+        let remaining = super::reap(&self.mux, &mut self.reaped);
+        let supervisor = &self.supervisor;
         let exits: Vec<_> = self
             .reaped
             .iter()
@@ -185,24 +145,47 @@ impl Driver {
         // What a program wrote before it exited is in its pipes: read it now, so its
         // last lines come before the news of its exit.
         for &(index, _) in &exits {
-            self.lock().drain_program(index);
+            self.mux.drain_program(index);
         }
-        supervisor.on_reaped(exits, remaining == reap::Remaining::Some, now)
+        let children_left = remaining == reap::Remaining::Some;
+        let commands = self.supervisor.on_reaped(exits, children_left, now);
+        self.perform(commands)
+    }
+
+    fn on_deadline(&mut self, now: Instant) -> Option<i32> {
+        let commands = self.supervisor.on_timer(now);
+        self.perform(commands)
+    }
+}
+
+impl Driver {
+    /// Every program's pipes to their end, then the exit line, then every line written:
+    /// lossless, but bounded, since a pipe held open by a process outside rinit's reach,
+    /// or a stalled reader of rinit's stdout, must not keep a stopped container alive.
+    fn finish(&mut self, code: i32) {
+        self.mux.drain_all(Instant::now() + FINAL_DRAIN);
+        // Output lost to a log file that never recovered (a full disk) is said before
+        // the exit line, which stays the last.
+        let flush_by = Instant::now() + FINAL_FLUSH;
+        self.mux.finish_files(flush_by);
+        crate::warn!(&self.mux, "exiting with code {code}");
+        self.mux.flush(flush_by);
     }
 
     /// Performs commands, and those that their results lead to, in order. Returns the
     /// exit code when the supervisor decides to exit.
-    fn perform(&mut self, supervisor: &mut Supervisor, commands: Vec<Command>) -> Option<i32> {
+    fn perform(&mut self, commands: Vec<Command>) -> Option<i32> {
         let mut queue: VecDeque<Command> = commands.into();
         while let Some(command) = queue.pop_front() {
             match command {
-                Command::Spawn(_) if !supervisor.may_spawn() => {}
+                Command::Spawn(_) if !self.supervisor.may_spawn() => {}
                 Command::Spawn(index) => {
                     let now = Instant::now();
-                    let more = match self.spawn_program(supervisor, index) {
-                        Ok(pid) => supervisor.on_spawned(index, pid, now),
+                    let more = match self.spawn_program(index) {
+                        Ok(pid) => self.supervisor.on_spawned(index, pid, now),
                         Err(err) => {
-                            supervisor.on_spawn_failed(index, err.exit_code(), err.to_string(), now)
+                            let (code, message) = (err.exit_code(), err.to_string());
+                            self.supervisor.on_spawn_failed(index, code, message, now)
                         }
                     };
                     queue.extend(more);
@@ -211,54 +194,61 @@ impl Driver {
                     program,
                     sig,
                     group,
-                } => signal_program(supervisor, program, sig, group),
+                } => self.signal_program(program, sig, group),
                 Command::KillLingeringGroup { program, pgid } => {
                     // Only while one of rinit's descendants is still in the group: then
                     // its id cannot have been reused.
                     if tree::group_has_descendants(pgid) {
-                        let name = &supervisor.programs()[program].spec.name;
-                        crate::warn!("{name}: its process group outlived it: sending SIGKILL");
+                        let name = self.name(program);
+                        crate::warn!(
+                            &self.mux,
+                            "{name}: its process group outlived it: sending SIGKILL"
+                        );
                         // SAFETY: plain kill of a process group that still has members.
                         unsafe { libc::kill(-pgid, libc::SIGKILL) };
                     }
                 }
                 Command::Notice(index, notice) => {
-                    let name = &supervisor.programs()[index].spec.name;
-                    crate::warn!("{name}: {}", describe(&notice));
+                    crate::warn!(&self.mux, "{}: {}", self.name(index), describe(&notice));
                 }
                 Command::ShuttingDown(reason) => {
-                    crate::warn!("{}", self.explain(supervisor, &reason))
+                    crate::warn!(&self.mux, "{}", self.explain(&reason))
                 }
                 Command::TerminateRest => {
-                    let count = cleanup::terminate_rest(&[]);
+                    let count = cleanup::terminate_rest(&self.mux, &[]);
                     if count > 0 {
-                        crate::warn!("sent SIGTERM to {count} leftover process(es)");
+                        crate::warn!(&self.mux, "sent SIGTERM to {count} leftover process(es)");
                     }
                 }
                 Command::KillEverything => {
-                    let groups: Vec<_> = supervisor
+                    let groups: Vec<_> = self
+                        .supervisor
                         .programs()
                         .iter()
                         .filter_map(|p| p.pid())
                         .collect();
-                    cleanup::signal_rest(libc::SIGKILL, &groups);
+                    cleanup::signal_rest(&self.mux, libc::SIGKILL, &groups);
                     for &pid in &groups {
                         // SAFETY: plain kill of an unreaped program's process group.
                         unsafe { libc::kill(-pid, libc::SIGKILL) };
                     }
                 }
-                Command::ReportSurvivors => cleanup::report_survivors(),
+                Command::ReportSurvivors => cleanup::report_survivors(&self.mux),
                 Command::Exit(code) => return Some(code),
             }
         }
         None
     }
 
-    fn explain(&self, supervisor: &Supervisor, reason: &Reason) -> String {
+    fn name(&self, index: usize) -> &str {
+        &self.supervisor.programs()[index].spec.name
+    }
+
+    fn explain(&self, reason: &Reason) -> String {
         match reason {
             Reason::Signal(sig) => format!("received {}: shutting down", signal::name(*sig)),
             Reason::ProgramEnded { program, ending } => {
-                let name = &supervisor.programs()[*program].spec.name;
+                let name = self.name(*program);
                 format!(
                     "{name} ended (code {}) and will not be restarted: shutting down",
                     ending.code
@@ -276,12 +266,9 @@ impl Driver {
 impl Driver {
     /// Spawns a program with pipes for its output (unless it inherits rinit's) and hands
     /// their read ends to the mux.
-    fn spawn_program(
-        &self,
-        supervisor: &Supervisor,
-        index: usize,
-    ) -> Result<libc::pid_t, spawn::SpawnError> {
-        let spec = &supervisor.programs()[index].spec;
+    fn spawn_program(&mut self, index: usize) -> Result<pid_t, spawn::SpawnError> {
+        let spec = self.supervisor.programs()[index].spec.clone();
+        let spec = &spec;
         let argv: Vec<OsString> = spec.command.iter().map(OsString::from).collect();
         let pipes = match spec.output {
             ProgramOutput::Inherit => None,
@@ -317,7 +304,7 @@ impl Driver {
         if let Some(pipes) = pipes {
             let stdout_file = self.log_file(spec.stdout_log.as_ref());
             let stderr_file = self.log_file(spec.stderr_log.as_ref());
-            let mut mux = self.lock();
+            let mux = &mut self.mux;
             let stdout_style = style_for(&self.styles.spec, spec.prefix.as_deref(), Dest::Stdout);
             let (reader, _) = pipes.stdout;
             let (name, stream) = (&spec.name, Stream::Stdout);
@@ -352,31 +339,46 @@ impl Driver {
     /// share one writer, or each would rotate the file under the others. None without
     /// one, or if its thread cannot start (said once; the output then goes to rinit's).
     fn log_file(
-        &self,
+        &mut self,
         settings: Option<&crate::config::LogFileSettings>,
-    ) -> Option<std::sync::Arc<crate::output::logfile::LogFile>> {
+    ) -> Option<Arc<LogFile>> {
         let settings = settings?;
-        let spec = crate::output::logfile::LogFileSpec {
+        let spec = LogFileSpec {
             path: settings.path.clone(),
             max_bytes: settings.max_bytes,
             backups: settings.backups,
         };
         let key = std::path::absolute(&spec.path).unwrap_or_else(|_| spec.path.clone());
-        let mut files = self.log_files.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(file) = files.get(&key) {
+        if let Some(file) = self.log_files.get(&key) {
             return Some(file.clone());
         }
-        let started = self.lock().log_file(spec.clone());
-        match started {
+        match self.mux.log_file(spec.clone()) {
             Ok(file) => {
-                files.insert(key, file.clone());
+                self.log_files.insert(key, file.clone());
                 Some(file)
             }
             Err(err) => {
-                drop(files);
-                crate::warn!("cannot start writing {}: {err}", spec.path.display());
+                crate::warn!(
+                    &self.mux,
+                    "cannot start writing {}: {err}",
+                    spec.path.display()
+                );
                 None
             }
+        }
+    }
+
+    fn signal_program(&self, index: usize, sig: c_int, group: bool) {
+        let Some(pid) = self.supervisor.programs()[index].pid() else {
+            return;
+        };
+        if let Err(err) = tree::signal_child(pid, sig, group) {
+            let name = self.name(index);
+            crate::warn!(
+                &self.mux,
+                "{name}: cannot send {}: {err}",
+                signal::name(sig)
+            );
         }
     }
 
@@ -395,16 +397,6 @@ impl Driver {
 struct Pipes {
     stdout: (os_pipe::PipeReader, os_pipe::PipeWriter),
     stderr: Option<(os_pipe::PipeReader, os_pipe::PipeWriter)>,
-}
-
-fn signal_program(supervisor: &Supervisor, index: usize, sig: c_int, group: bool) {
-    let Some(pid) = supervisor.programs()[index].pid() else {
-        return;
-    };
-    if let Err(err) = tree::signal_child(pid, sig, group) {
-        let name = &supervisor.programs()[index].spec.name;
-        crate::warn!("{name}: cannot send {}: {err}", signal::name(sig));
-    }
 }
 
 /// The text of an event line, after `rinit: NAME: `.

@@ -1,20 +1,19 @@
 //! Single-command mode: `rinit [OPTIONS] -- CMD [ARGS...]`, the tini / dumb-init drop-in.
 //!
-//! This file performs what [`policy::Policy`] decides; the decisions themselves are pure
-//! and tested there.
-
-pub mod policy;
+//! This file performs what [`Policy`] decides; the decisions themselves are pure and
+//! tested in `supervisor/single.rs`.
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
 use libc::{c_int, pid_t};
 
-use crate::cleanup;
-use crate::plain::signal;
+use super::{Mode, cleanup};
+use crate::log::Sink;
+use crate::plain::{ExitStatus, signal};
 use crate::reactor::Reactor;
+use crate::supervisor::single::{Action, KillReason, Policy};
 use crate::sys::{reap, spawn, tree, tty};
-use policy::{Action, KillReason, Policy};
 
 pub struct Options {
     pub argv: Vec<OsString>,
@@ -24,7 +23,7 @@ pub struct Options {
 }
 
 /// Runs the command as rinit's child and returns the code rinit must exit with.
-pub fn run(options: Options, reactor: &mut Reactor) -> i32 {
+pub fn run(options: Options, reactor: &mut Reactor, log: &dyn Sink) -> i32 {
     let terminal = tty::foreground_terminal();
     let request = spawn::SpawnRequest {
         terminal,
@@ -33,13 +32,14 @@ pub fn run(options: Options, reactor: &mut Reactor) -> i32 {
     let child = match spawn::spawn(&request) {
         Ok(pid) => pid,
         Err(err) => {
-            crate::warn!("{err}");
+            crate::warn!(log, "{err}");
             return err.exit_code();
         }
     };
-    crate::info!("started {:?} as pid {child}", options.argv[0]);
+    crate::info!(log, "started {:?} as pid {child}", options.argv[0]);
 
     let mut driver = Driver {
+        log,
         child,
         child_alive: true,
         single_child: options.single_child,
@@ -50,34 +50,14 @@ pub fn run(options: Options, reactor: &mut Reactor) -> i32 {
         reaped: Vec::new(),
     };
     // The child may already have exited before the first wait: reap once up front.
-    if let Some(code) = driver.reap(Instant::now()) {
+    if let Some(code) = driver.on_reap(Instant::now()) {
         return code;
     }
-    loop {
-        let deadline = driver.policy.deadline();
-        let received: Vec<c_int> = reactor.wait(deadline, &[]).signals.to_vec();
-        let now = Instant::now();
-        let mut exit = None;
-        for sig in received {
-            if sig == libc::SIGCHLD {
-                continue; // reaping happens after every wake, below
-            }
-            let actions = driver.policy.on_signal(sig, now);
-            crate::info!("received {}", signal::name(sig));
-            exit = exit.or(driver.perform(actions));
-        }
-        exit = exit.or(driver.reap(now));
-        if driver.policy.deadline().is_some_and(|d| now >= d) {
-            let actions = driver.policy.on_deadline(now);
-            exit = exit.or(driver.perform(actions));
-        }
-        if let Some(code) = exit {
-            return code;
-        }
-    }
+    super::drive(&mut driver, reactor)
 }
 
-struct Driver {
+struct Driver<'a> {
+    log: &'a dyn Sink,
     child: pid_t,
     child_alive: bool,
     single_child: bool,
@@ -85,14 +65,27 @@ struct Driver {
     policy: Policy,
     orphans_reaped: u64,
     kill_announced: bool,
-    reaped: Vec<(pid_t, crate::plain::ExitStatus)>,
+    reaped: Vec<(pid_t, ExitStatus)>,
 }
 
-impl Driver {
+impl Mode for Driver<'_> {
+    fn log(&self) -> &dyn Sink {
+        self.log
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.policy.deadline()
+    }
+
+    fn on_signal(&mut self, sig: c_int, now: Instant) -> Option<i32> {
+        let actions = self.policy.on_signal(sig, now);
+        crate::info!(self.log, "received {}", signal::name(sig));
+        self.perform(actions)
+    }
+
     /// Reaps everything that has exited and lets the policy react.
-    fn reap(&mut self, now: Instant) -> Option<i32> {
-        self.reaped.clear();
-        let remaining = reap::reap_all(&mut self.reaped);
+    fn on_reap(&mut self, now: Instant) -> Option<i32> {
+        let remaining = super::reap(self.log, &mut self.reaped);
         let mut child_status = None;
         for &(pid, status) in &self.reaped {
             if pid == self.child {
@@ -103,7 +96,7 @@ impl Driver {
         }
         if let Some(status) = child_status {
             self.child_alive = false;
-            crate::info!("child {} exited with {status}", self.child);
+            crate::info!(self.log, "child {} exited with {status}", self.child);
             if let Some(fd) = self.gave_terminal.take() {
                 tty::take_terminal_back(fd);
             }
@@ -116,20 +109,29 @@ impl Driver {
         self.perform(actions)
     }
 
+    fn on_deadline(&mut self, now: Instant) -> Option<i32> {
+        let actions = self.policy.on_deadline(now);
+        self.perform(actions)
+    }
+}
+
+impl Driver<'_> {
     fn perform(&mut self, actions: Vec<Action>) -> Option<i32> {
         for action in actions {
             match action {
                 Action::Forward(sig) => self.forward(sig),
                 Action::TerminateRest => {
-                    let count = cleanup::terminate_rest(&[self.child]);
+                    let count = cleanup::terminate_rest(self.log, &[self.child]);
                     crate::warn!(
+                        self.log,
                         "main process exited; sent SIGTERM to {count} leftover process(es)"
                     );
                 }
                 Action::KillEverything => self.kill_everything(),
-                Action::ReportSurvivors => cleanup::report_survivors(),
+                Action::ReportSurvivors => cleanup::report_survivors(self.log),
                 Action::Exit(code) => {
                     crate::info!(
+                        self.log,
                         "exiting with {code} ({} orphans reaped)",
                         self.orphans_reaped
                     );
@@ -145,14 +147,14 @@ impl Driver {
             return;
         }
         if let Err(err) = tree::signal_child(self.child, sig, !self.single_child) {
-            crate::warn!("cannot forward {}: {err}", signal::name(sig));
+            crate::warn!(self.log, "cannot forward {}: {err}", signal::name(sig));
         }
     }
 
     fn kill_everything(&mut self) {
         // Descendants first, while the child is still alive to be counted among them;
         // then its group, for anything the scan could not see.
-        let count = cleanup::signal_rest(libc::SIGKILL, &[self.child]);
+        let count = cleanup::signal_rest(self.log, libc::SIGKILL, &[self.child]);
         if self.child_alive {
             // SAFETY: plain kill of the child's (still valid) process group.
             unsafe { libc::kill(-self.child, libc::SIGKILL) };
@@ -161,9 +163,9 @@ impl Driver {
             self.kill_announced = true;
             let why = match self.policy.kill_reason() {
                 Some(KillReason::RepeatedStopSignal) => "second stop signal",
-                _ => "grace period over",
+                Some(KillReason::GraceExpired) | None => "grace period over",
             };
-            crate::warn!("{why}: sent SIGKILL to {count} process(es)");
+            crate::warn!(self.log, "{why}: sent SIGKILL to {count} process(es)");
         }
     }
 }

@@ -1,0 +1,699 @@
+//! The set of programs: start order by priority, the shutdown decision, stop order and
+//! rinit's exit code; the deadlines and escalation are the shared [`Endgame`]'s. Pure,
+//! like [`Program`]: events in (with `now`), commands out; `driver/supervise.rs`
+//! performs them.
+//!
+//! Start: programs of equal priority start together; the next priority starts once every
+//! program before it is RUNNING (startsecs elapsed), or is a oneshot that finished well.
+//!
+//! Shutdown, on SIGTERM/SIGINT or when a program ends for good and its `on_exit` says so:
+//! priorities stop in reverse order, one level at a time, each program with its
+//! stopsignal and stopwaitsecs. `grace` caps the whole shutdown: when it passes,
+//! everything left is SIGKILLed. Then leftover processes get SIGTERM (same deadline),
+//! and rinit exits once nothing is left.
+
+use std::time::Instant;
+
+use libc::{c_int, pid_t};
+
+use super::endgame::{Endgame, Event, KillReason, Phase, Step};
+use super::program::{Action, Ending, Notice, Program};
+use crate::config::{Kind, OnExit, Plan};
+use crate::plain::ExitStatus;
+use crate::plain::signal;
+
+/// What the runtime must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Spawn(usize),
+    Signal {
+        program: usize,
+        sig: c_int,
+        group: bool,
+    },
+    /// SIGKILL the remaining members of a stopped program's process group.
+    KillLingeringGroup {
+        program: usize,
+        pgid: pid_t,
+    },
+    Notice(usize, Notice),
+    ShuttingDown(Reason),
+    /// SIGTERM then SIGCONT to every remaining descendant.
+    TerminateRest,
+    /// SIGKILL to every program's process group and every descendant.
+    KillEverything,
+    ReportSurvivors,
+    Exit(i32),
+}
+
+/// Why rinit is shutting down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    Signal(c_int),
+    /// This program ended for good and its `on_exit` is `shutdown`.
+    ProgramEnded {
+        program: usize,
+        ending: Ending,
+    },
+    /// A second SIGTERM/SIGINT: everything gets SIGKILL now.
+    SecondSignal,
+    /// The global grace period is over: everything gets SIGKILL now.
+    GraceExpired,
+}
+
+pub struct Supervisor {
+    programs: Vec<Program>,
+    /// Program indices grouped by priority, lowest priority value first.
+    levels: Vec<Vec<usize>>,
+    /// Levels `0..started_levels` have been started.
+    started_levels: usize,
+    /// The shutdown: its phase, the global deadline, the escalation to SIGKILL.
+    endgame: Endgame,
+    exit_code: i32,
+    /// Endings already acted upon.
+    handled: Vec<bool>,
+    /// Whether rinit had any child left after the last reaping pass.
+    children_left: bool,
+    /// The shutdown was asked for by a signal, not caused by a program.
+    external_stop: bool,
+}
+
+impl Supervisor {
+    pub fn new(plan: Plan) -> Self {
+        let mut levels: Vec<Vec<usize>> = Vec::new();
+        let mut last_priority = None;
+        for (index, spec) in plan.programs.iter().enumerate() {
+            if last_priority != Some(spec.priority) {
+                levels.push(Vec::new());
+                last_priority = Some(spec.priority);
+            }
+            if let Some(level) = levels.last_mut() {
+                level.push(index);
+            }
+        }
+        let count = plan.programs.len();
+        Supervisor {
+            programs: plan.programs.into_iter().map(Program::new).collect(),
+            levels,
+            started_levels: 0,
+            endgame: Endgame::new(plan.grace),
+            exit_code: 0,
+            handled: vec![false; count],
+            children_left: false,
+            external_stop: false,
+        }
+    }
+
+    pub fn programs(&self) -> &[Program] {
+        &self.programs
+    }
+
+    /// Whether a Spawn command may still be carried out: not once a shutdown has begun
+    /// (a Spawn queued in the same pass as the shutdown decision is dropped).
+    pub fn may_spawn(&self) -> bool {
+        self.endgame.phase() == Phase::Running
+    }
+
+    pub fn program_by_pid(&self, pid: pid_t) -> Option<usize> {
+        self.programs.iter().position(|p| p.pid() == Some(pid))
+    }
+
+    /// The next time `on_timer` must be called.
+    pub fn deadline(&self) -> Option<Instant> {
+        let programs = self.programs.iter().filter_map(Program::timer);
+        programs.chain(self.endgame.deadline()).min()
+    }
+
+    pub fn start(&mut self, now: Instant) -> Vec<Command> {
+        let mut out = Vec::new();
+        self.step(now, &mut out);
+        out
+    }
+
+    pub fn on_spawned(&mut self, index: usize, pid: pid_t, now: Instant) -> Vec<Command> {
+        self.children_left = true;
+        let actions = self.programs[index].on_spawned(pid, now);
+        self.after(index, actions, now)
+    }
+
+    pub fn on_spawn_failed(
+        &mut self,
+        index: usize,
+        code: i32,
+        message: String,
+        now: Instant,
+    ) -> Vec<Command> {
+        let actions = self.programs[index].on_spawn_failed(code, message, now);
+        self.after(index, actions, now)
+    }
+
+    /// One program's process was reaped (and nothing else changed).
+    #[cfg(test)]
+    fn on_exit(&mut self, index: usize, status: ExitStatus, now: Instant) -> Vec<Command> {
+        let children_left = self.children_left;
+        self.on_reaped(vec![(index, status)], children_left, now)
+    }
+
+    /// A reaping pass finished: `exits` are the programs' processes reaped in it, and
+    /// `children_left` tells whether rinit still has any child at all.
+    pub fn on_reaped(
+        &mut self,
+        exits: Vec<(usize, ExitStatus)>,
+        children_left: bool,
+        now: Instant,
+    ) -> Vec<Command> {
+        self.children_left = children_left;
+        let mut out = Vec::new();
+        for (index, status) in exits {
+            let actions = self.programs[index].on_exit(status, now);
+            out.extend(self.translate(index, actions));
+        }
+        self.feed(Event::Reaped { children_left }, None, now, &mut out);
+        self.step(now, &mut out);
+        out
+    }
+
+    pub fn on_signal(&mut self, sig: c_int, now: Instant) -> Vec<Command> {
+        let mut out = Vec::new();
+        if signal::is_stop_request(sig) {
+            let cause = Reason::Signal(sig);
+            self.feed(Event::StopRequest, Some(cause), now, &mut out);
+        } else if signal::is_forwarded(sig) && self.endgame.forwards_signals() {
+            for (index, program) in self.programs.iter().enumerate() {
+                if program.is_active() {
+                    out.push(Command::Signal {
+                        program: index,
+                        sig,
+                        group: true,
+                    });
+                }
+            }
+        }
+        self.step(now, &mut out);
+        out
+    }
+
+    pub fn on_timer(&mut self, now: Instant) -> Vec<Command> {
+        let mut out = Vec::new();
+        if self.endgame.deadline().is_some_and(|d| now >= d) {
+            self.feed(Event::Deadline, None, now, &mut out);
+            if self.endgame.phase() == Phase::Done {
+                return out;
+            }
+        }
+        for index in 0..self.programs.len() {
+            if self.programs[index].timer().is_some_and(|t| now >= t) {
+                let actions = self.programs[index].on_timer(now);
+                out.extend(self.translate(index, actions));
+            }
+        }
+        self.step(now, &mut out);
+        out
+    }
+
+    fn after(&mut self, index: usize, actions: Vec<Action>, now: Instant) -> Vec<Command> {
+        let mut out = self.translate(index, actions);
+        self.step(now, &mut out);
+        out
+    }
+
+    fn translate(&self, index: usize, actions: Vec<Action>) -> Vec<Command> {
+        actions
+            .into_iter()
+            .map(|action| match action {
+                Action::Spawn => Command::Spawn(index),
+                Action::Signal { sig, group } => Command::Signal {
+                    program: index,
+                    sig,
+                    group,
+                },
+                Action::Notice(notice) => Command::Notice(index, notice),
+                Action::KillLingeringGroup { pgid } => Command::KillLingeringGroup {
+                    program: index,
+                    pgid,
+                },
+            })
+            .collect()
+    }
+
+    /// Moves the whole set forward after any event: act on endings, start the next
+    /// priority, or carry the shutdown on.
+    fn step(&mut self, now: Instant, out: &mut Vec<Command>) {
+        if self.endgame.phase() == Phase::Running {
+            self.act_on_endings(now, out);
+        }
+        match self.endgame.phase() {
+            Phase::Running => self.start_ready_levels(out),
+            Phase::Stopping => self.continue_stopping(now, out),
+            // Reaps, deadlines and signals move these on, through the endgame.
+            Phase::Draining | Phase::Killing | Phase::Done => {}
+        }
+    }
+
+    /// Feeds the endgame and performs its steps in this mode's terms. `cause`: why the
+    /// programs are to be stopped, if this event may begin the shutdown.
+    fn feed(&mut self, event: Event, cause: Option<Reason>, now: Instant, out: &mut Vec<Command>) {
+        let before = self.endgame.phase();
+        for step in self.endgame.on(event, now) {
+            match step {
+                Step::StopOwn => {
+                    let reason = cause.clone().unwrap_or(Reason::Signal(libc::SIGTERM));
+                    self.external_stop = matches!(reason, Reason::Signal(_));
+                    for program in &mut self.programs {
+                        program.forbid_restarts();
+                    }
+                    out.push(Command::ShuttingDown(reason));
+                    self.continue_stopping(now, out);
+                }
+                Step::TerminateRest => out.push(Command::TerminateRest),
+                Step::Kill(reason) => {
+                    // An external stop that had to kill a program is not a clean stop.
+                    // Leftover processes (Draining) never change the code, and a
+                    // program that caused the shutdown keeps its own.
+                    if self.external_stop && before == Phase::Stopping {
+                        self.exit_code = 128 + libc::SIGKILL;
+                    }
+                    out.push(Command::ShuttingDown(match reason {
+                        KillReason::GraceExpired => Reason::GraceExpired,
+                        KillReason::RepeatedStopSignal => Reason::SecondSignal,
+                    }));
+                    out.push(Command::KillEverything);
+                }
+                Step::KillAgain => out.push(Command::KillEverything),
+                Step::ReportSurvivors => out.push(Command::ReportSurvivors),
+                Step::Exit => out.push(Command::Exit(self.exit_code)),
+            }
+        }
+    }
+
+    fn act_on_endings(&mut self, now: Instant, out: &mut Vec<Command>) {
+        for index in 0..self.programs.len() {
+            let Some(ending) = self.programs[index].ending() else {
+                continue;
+            };
+            if std::mem::replace(&mut self.handled[index], true) {
+                continue;
+            }
+            let spec = &self.programs[index].spec;
+            let finished_oneshot = spec.kind == Kind::Oneshot && ending.success;
+            if spec.on_exit == OnExit::Shutdown && !finished_oneshot {
+                self.exit_code = ending.code;
+                let cause = Reason::ProgramEnded {
+                    program: index,
+                    ending,
+                };
+                self.feed(Event::Shutdown, Some(cause), now, out);
+                return;
+            }
+        }
+    }
+
+    fn start_ready_levels(&mut self, out: &mut Vec<Command>) {
+        while self.started_levels < self.levels.len() {
+            let previous_ready = self.levels[..self.started_levels]
+                .iter()
+                .flatten()
+                .all(|&i| self.programs[i].lets_next_priority_start());
+            if !previous_ready {
+                return;
+            }
+            for &index in &self.levels[self.started_levels] {
+                if self.programs[index].spec.autostart {
+                    let actions = self.programs[index].start();
+                    out.extend(self.translate(index, actions));
+                }
+            }
+            self.started_levels += 1;
+        }
+    }
+
+    /// Stops the highest priority level that still has a running process; lower levels
+    /// wait until it is fully stopped. With nothing left running, deals with leftovers.
+    fn continue_stopping(&mut self, now: Instant, out: &mut Vec<Command>) {
+        // Pending restarts never happen now.
+        for index in 0..self.programs.len() {
+            if !self.programs[index].is_active() {
+                let actions = self.programs[index].stop(now, None);
+                out.extend(self.translate(index, actions));
+            }
+        }
+        let active_levels: Vec<usize> = (0..self.levels.len())
+            .filter(|&l| self.levels[l].iter().any(|&i| self.programs[i].is_active()))
+            .collect();
+        match active_levels.last() {
+            Some(&level) => {
+                // Each level still to stop gets an equal share of the time left, so that
+                // a program ignoring its stop signal cannot leave the levels below it no
+                // time for a clean stop (they would only see the final SIGKILL).
+                // (The last level needs no cap: the global deadline is its limit.)
+                let cap = self
+                    .endgame
+                    .deadline()
+                    .filter(|_| active_levels.len() > 1)
+                    .map(|deadline| {
+                        let left = deadline.saturating_duration_since(now);
+                        now + left / active_levels.len() as u32
+                    });
+                for index in self.levels[level].clone() {
+                    let actions = self.programs[index].stop(now, cap);
+                    out.extend(self.translate(index, actions));
+                }
+            }
+            None => {
+                let others_left = self.children_left;
+                self.feed(Event::OwnGone { others_left }, None, now, out);
+            }
+        }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::super::endgame::KILL_WAIT;
+    use super::super::program;
+    use super::*;
+    use crate::config::{Autorestart, ProgramSpec};
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    fn program(name: &str, priority: i32) -> ProgramSpec {
+        let mut spec = ProgramSpec::with_defaults(name, vec![name.into()]);
+        spec.priority = priority;
+        spec
+    }
+
+    fn supervisor(mut programs: Vec<ProgramSpec>) -> Supervisor {
+        programs.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        Supervisor::new(Plan {
+            source: PathBuf::from("test.toml"),
+            grace: 8 * SEC,
+            programs,
+            output: Default::default(),
+        })
+    }
+
+    fn spawns(commands: &[Command]) -> Vec<usize> {
+        commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Spawn(i) => Some(*i),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn signals_sent(commands: &[Command]) -> Vec<(usize, c_int)> {
+        commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Signal { program, sig, .. } => Some((*program, *sig)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Spawns every program the commands ask for, with pid 100 + index.
+    fn spawn_all(s: &mut Supervisor, commands: &[Command], now: Instant) -> Vec<Command> {
+        let mut out = Vec::new();
+        for index in spawns(commands) {
+            out.extend(s.on_spawned(index, 100 + index as pid_t, now));
+        }
+        out
+    }
+
+    #[test]
+    fn priorities_start_in_order_each_waiting_for_the_previous_to_run() {
+        // Indices after sorting: a(1)=0, b(1)=1, c(2)=2, d(3)=3.
+        let mut s = supervisor(vec![
+            program("d", 3),
+            program("c", 2),
+            program("b", 1),
+            program("a", 1),
+        ]);
+        let t0 = Instant::now();
+        let first = s.start(t0);
+        assert_eq!(spawns(&first), [0, 1], "equal priorities start together");
+        assert!(spawns(&spawn_all(&mut s, &first, t0)).is_empty());
+        // a is RUNNING, b not yet: c waits.
+        s.programs[0].on_timer(t0 + SEC);
+        assert!(spawns(&s.on_reaped(vec![], true, t0 + SEC)).is_empty());
+        let out = s.on_timer(t0 + SEC); // b's startsecs
+        assert_eq!(spawns(&out), [2]);
+        let out = s.on_spawned(2, 102, t0 + SEC);
+        assert!(spawns(&out).is_empty());
+        let out = s.on_timer(t0 + 2 * SEC);
+        assert_eq!(spawns(&out), [3]);
+    }
+
+    #[test]
+    fn a_oneshot_gates_later_priorities_until_it_succeeds() {
+        let mut migrate = program("migrate", 1);
+        migrate.kind = Kind::Oneshot;
+        let mut s = supervisor(vec![migrate, program("web", 2)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        assert_eq!(spawns(&out), [0]);
+        spawn_all(&mut s, &out, t0);
+        assert!(spawns(&s.on_timer(t0 + 10 * SEC)).is_empty());
+        let out = s.on_exit(0, ExitStatus::Exited(0), t0 + 10 * SEC);
+        assert_eq!(spawns(&out), [1]);
+        assert!(!out.iter().any(|c| matches!(c, Command::ShuttingDown(_))));
+    }
+
+    #[test]
+    fn a_failing_oneshot_blocks_later_priorities_and_shuts_down_with_its_code() {
+        let mut migrate = program("migrate", 1);
+        migrate.kind = Kind::Oneshot;
+        let mut s = supervisor(vec![migrate, program("web", 2)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        let out = s.on_reaped(vec![(0, ExitStatus::Exited(3))], false, t0);
+        assert!(spawns(&out).is_empty(), "web must not start");
+        assert!(out.contains(&Command::ShuttingDown(Reason::ProgramEnded {
+            program: 0,
+            ending: Ending {
+                code: 3,
+                success: false
+            }
+        })));
+        assert_eq!(out.last(), Some(&Command::Exit(3)));
+    }
+
+    #[test]
+    fn fatal_program_shuts_down_with_its_code_stopping_the_others_in_reverse() {
+        let mut s = supervisor(vec![program("db", 1), program("web", 2), program("app", 3)]);
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut out = s.start(now);
+        for _ in 0..3 {
+            spawn_all(&mut s, &out, now);
+            now += SEC;
+            out = s.on_timer(now);
+        }
+        assert!(
+            s.programs
+                .iter()
+                .all(|p| p.state() == program::State::Running)
+        );
+        // web (index 1) crash-loops: it ran past startsecs, so first a restart...
+        s.programs[1].spec.autorestart = Autorestart::Never;
+        let out = s.on_exit(1, ExitStatus::Exited(9), now);
+        assert!(out.contains(&Command::ShuttingDown(Reason::ProgramEnded {
+            program: 1,
+            ending: Ending {
+                code: 9,
+                success: false
+            }
+        })));
+        // Highest priority first: only app (index 2) is signalled now.
+        assert_eq!(signals_sent(&out), [(2, libc::SIGTERM), (2, libc::SIGCONT)]);
+        let out = s.on_exit(2, ExitStatus::Signaled(libc::SIGTERM), now);
+        assert_eq!(signals_sent(&out), [(0, libc::SIGTERM), (0, libc::SIGCONT)]);
+        s.on_reaped(vec![], false, now);
+        let out = s.on_exit(0, ExitStatus::Exited(0), now);
+        assert_eq!(out.last(), Some(&Command::Exit(9)));
+    }
+
+    #[test]
+    fn external_stop_exits_0_and_leftovers_get_sigterm() {
+        let mut s = supervisor(vec![program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_reaped(vec![], true, t0);
+        let out = s.on_signal(libc::SIGTERM, t0);
+        assert_eq!(signals_sent(&out), [(0, libc::SIGTERM), (0, libc::SIGCONT)]);
+        assert_eq!(s.deadline(), Some(t0 + 8 * SEC));
+        let out = s.on_exit(0, ExitStatus::Signaled(libc::SIGTERM), t0);
+        assert_eq!(out.last(), Some(&Command::TerminateRest));
+        let out = s.on_reaped(vec![], false, t0);
+        assert_eq!(out.last(), Some(&Command::Exit(0)));
+    }
+
+    #[test]
+    fn the_global_deadline_caps_stopwaitsecs_and_forces_137() {
+        let mut spec = program("slow", 1);
+        spec.stopwaitsecs = 60 * SEC;
+        let mut s = supervisor(vec![spec]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_reaped(vec![], true, t0);
+        s.on_signal(libc::SIGTERM, t0);
+        assert_eq!(s.deadline(), Some(t0 + 8 * SEC));
+        let out = s.on_timer(t0 + 8 * SEC);
+        assert!(out.contains(&Command::KillEverything));
+        s.on_exit(0, ExitStatus::Signaled(libc::SIGKILL), t0 + 8 * SEC);
+        let out = s.on_reaped(vec![], false, t0 + 8 * SEC);
+        assert_eq!(out.last(), Some(&Command::Exit(137)));
+    }
+
+    #[test]
+    fn a_second_stop_signal_kills_everything_at_once() {
+        let mut s = supervisor(vec![program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_signal(libc::SIGINT, t0);
+        let out = s.on_signal(libc::SIGINT, t0);
+        assert!(out.contains(&Command::ShuttingDown(Reason::SecondSignal)));
+        assert!(out.contains(&Command::KillEverything));
+    }
+
+    #[test]
+    fn survivors_of_sigkill_do_not_keep_rinit_forever() {
+        let mut s = supervisor(vec![program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_signal(libc::SIGTERM, t0);
+        s.on_timer(t0 + 8 * SEC);
+        let end = t0 + 8 * SEC + KILL_WAIT;
+        let out = s.on_timer(end);
+        assert_eq!(out, [Command::ReportSurvivors, Command::Exit(137)]);
+    }
+
+    #[test]
+    fn other_signals_are_forwarded_to_every_running_program() {
+        let mut s = supervisor(vec![program("a", 1), program("b", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        let out = s.on_signal(libc::SIGHUP, t0);
+        assert_eq!(signals_sent(&out), [(0, libc::SIGHUP), (1, libc::SIGHUP)]);
+        assert!(s.on_signal(libc::SIGCHLD, t0).is_empty());
+    }
+
+    #[test]
+    fn on_exit_ignore_leaves_the_others_running() {
+        let mut spec = program("job", 1);
+        spec.on_exit = OnExit::Ignore;
+        spec.autorestart = Autorestart::Never;
+        spec.startsecs = Duration::ZERO;
+        let mut s = supervisor(vec![spec, program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        let out = s.on_exit(0, ExitStatus::Exited(1), t0);
+        assert!(!out.iter().any(|c| matches!(c, Command::ShuttingDown(_))));
+    }
+
+    #[test]
+    fn a_service_that_ends_well_still_ends_the_container_with_its_code() {
+        let mut spec = program("job", 1);
+        spec.autorestart = Autorestart::Unexpected;
+        spec.startsecs = Duration::ZERO;
+        let mut s = supervisor(vec![spec]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        let out = s.on_reaped(vec![(0, ExitStatus::Exited(0))], false, t0);
+        assert_eq!(out.last(), Some(&Command::Exit(0)));
+    }
+
+    #[test]
+    fn nothing_is_spawned_once_a_shutdown_has_begun() {
+        let mut s = supervisor(vec![program("a", 1), program("b", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        assert_eq!(spawns(&out), [0, 1]);
+        // a cannot even be started and has no retries: shutdown, before b's Spawn runs.
+        s.programs[0].spec.startretries = 0;
+        s.on_spawn_failed(0, 127, "cannot run 'a'".into(), t0);
+        assert!(!s.may_spawn());
+    }
+
+    #[test]
+    fn levels_share_the_grace_period_so_lower_ones_still_get_their_stop_signal() {
+        let mut db = program("db", 1);
+        db.stopwaitsecs = 60 * SEC;
+        let mut web = program("web", 2);
+        web.stopwaitsecs = 60 * SEC;
+        let mut s = supervisor(vec![db, web]);
+        let t0 = Instant::now();
+        let mut out = s.start(t0);
+        for _ in 0..2 {
+            spawn_all(&mut s, &out, t0);
+            out = s.on_timer(t0 + SEC);
+        }
+        s.on_signal(libc::SIGTERM, t0 + SEC);
+        // Two levels, 8 s left: web is SIGKILLed after 4 s, not after its 60 s.
+        let out = s.on_timer(t0 + 5 * SEC);
+        assert_eq!(signals_sent(&out), [(1, libc::SIGKILL)]);
+        let out = s.on_exit(1, ExitStatus::Signaled(libc::SIGKILL), t0 + 5 * SEC);
+        assert_eq!(signals_sent(&out), [(0, libc::SIGTERM), (0, libc::SIGCONT)]);
+    }
+
+    #[test]
+    fn leftovers_at_the_deadline_do_not_turn_a_clean_stop_into_137() {
+        let mut s = supervisor(vec![program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_signal(libc::SIGTERM, t0);
+        let out = s.on_reaped(vec![(0, ExitStatus::Exited(0))], true, t0);
+        assert_eq!(out.last(), Some(&Command::TerminateRest));
+        let out = s.on_timer(t0 + 8 * SEC);
+        assert!(out.contains(&Command::KillEverything));
+        let out = s.on_reaped(vec![], false, t0 + 8 * SEC);
+        assert_eq!(out.last(), Some(&Command::Exit(0)));
+    }
+
+    #[test]
+    fn a_program_caused_shutdown_keeps_its_code_even_when_forced() {
+        let mut job = program("job", 1);
+        job.startsecs = Duration::ZERO;
+        job.autorestart = Autorestart::Never;
+        let mut slow = program("slow", 2);
+        slow.startsecs = Duration::ZERO;
+        let mut s = supervisor(vec![job, slow]);
+        let t0 = Instant::now();
+        let mut out = s.start(t0);
+        for _ in 0..2 {
+            out = spawn_all(&mut s, &out, t0);
+        }
+        s.on_exit(0, ExitStatus::Exited(0), t0);
+        s.on_timer(t0 + 8 * SEC);
+        let out = s.on_reaped(
+            vec![(1, ExitStatus::Signaled(libc::SIGKILL))],
+            false,
+            t0 + 8 * SEC,
+        );
+        assert_eq!(out.last(), Some(&Command::Exit(0)));
+    }
+
+    #[test]
+    fn an_ignored_failure_lets_the_next_priority_start() {
+        let mut job = program("job", 1);
+        job.kind = Kind::Oneshot;
+        job.on_exit = OnExit::Ignore;
+        let mut s = supervisor(vec![job, program("web", 2)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        let out = s.on_exit(0, ExitStatus::Exited(1), t0);
+        assert_eq!(spawns(&out), [1]);
+    }
+}
