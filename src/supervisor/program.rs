@@ -151,10 +151,12 @@ impl Program {
         match self.state {
             State::Running => self.spec.kind == Kind::Service,
             State::Stopped => !self.spec.autostart,
-            // With on_exit = "ignore" a failure is accepted: the rest goes on.
-            _ => self
-                .ending
-                .is_some_and(|e| e.success || self.spec.on_exit == OnExit::Ignore),
+            // With on_exit = "ignore" a failure is accepted: the rest goes on. (No
+            // ending while it starts, backs off or is being stopped.)
+            State::Starting | State::Backoff | State::Stopping | State::Exited | State::Fatal => {
+                self.ending
+                    .is_some_and(|e| e.success || self.spec.on_exit == OnExit::Ignore)
+            }
         }
     }
 
@@ -167,7 +169,8 @@ impl Program {
                 self.timer = None;
                 vec![Action::Spawn]
             }
-            _ => Vec::new(),
+            // A process exists already, or is being stopped.
+            State::Starting | State::Running | State::Stopping => Vec::new(),
         }
     }
 
@@ -293,16 +296,15 @@ impl Program {
                 }
                 actions
             }
-            // Not ours to reap in these states; nothing to do.
-            _ => Vec::new(),
+            // No process in these states: not a reap of ours; nothing to do.
+            State::Stopped | State::Backoff | State::Exited | State::Fatal => Vec::new(),
         }
     }
 
     /// The time returned by [`Program::timer`] has come.
     pub fn on_timer(&mut self, now: Instant) -> Vec<Action> {
-        match self.timer {
-            Some(at) if now >= at => {}
-            _ => return Vec::new(),
+        if self.timer.is_none_or(|at| now < at) {
+            return Vec::new();
         }
         self.timer = None;
         match self.state {
@@ -323,7 +325,8 @@ impl Program {
                     group: self.spec.killasgroup,
                 },
             ],
-            _ => Vec::new(),
+            // No timer is armed in these states.
+            State::Running | State::Fatal => Vec::new(),
         }
     }
 
@@ -361,7 +364,10 @@ impl Program {
                 self.timer = None;
                 Vec::new()
             }
-            _ => Vec::new(),
+            // Nothing to stop: ended for good (the ending is kept), or already so.
+            State::Backoff | State::Exited | State::Stopped | State::Stopping | State::Fatal => {
+                Vec::new()
+            }
         }
     }
 
