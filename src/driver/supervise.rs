@@ -267,18 +267,23 @@ impl Driver {
     /// Spawns a program with pipes for its output (unless it inherits rinit's) and hands
     /// their read ends to the mux.
     fn spawn_program(&mut self, index: usize) -> Result<pid_t, spawn::SpawnError> {
-        let spec = self.supervisor.programs()[index].spec.clone();
-        let spec = &spec;
+        // Disjoint borrows: the spec is read while the mux and the log files change.
+        let Driver {
+            supervisor,
+            mux,
+            log_files,
+            styles,
+            ..
+        } = self;
+        let spec = &supervisor.programs()[index].spec;
         let argv: Vec<OsString> = spec.command.iter().map(OsString::from).collect();
         let pipes = match spec.output {
             ProgramOutput::Inherit => None,
-            ProgramOutput::Prefixed => {
-                Some(self.pipes(spec).map_err(|error| spawn::SpawnError {
-                    program: spec.command.first().cloned().unwrap_or_default(),
-                    error,
-                    step: Some("cannot create the output pipes".into()),
-                })?)
-            }
+            ProgramOutput::Prefixed => Some(pipes(spec).map_err(|error| spawn::SpawnError {
+                program: spec.command.first().cloned().unwrap_or_default(),
+                error,
+                step: Some("cannot create the output pipes".into()),
+            })?),
         };
         let request = spawn::SpawnRequest {
             argv: &argv,
@@ -302,10 +307,9 @@ impl Driver {
         // The write ends now belong to the child alone (ours close here), so its exit
         // (and its children's) brings EOF.
         if let Some(pipes) = pipes {
-            let stdout_file = self.log_file(spec.stdout_log.as_ref());
-            let stderr_file = self.log_file(spec.stderr_log.as_ref());
-            let mux = &mut self.mux;
-            let stdout_style = style_for(&self.styles.spec, spec.prefix.as_deref(), Dest::Stdout);
+            let stdout_file = log_file(mux, log_files, spec.stdout_log.as_ref());
+            let stderr_file = log_file(mux, log_files, spec.stderr_log.as_ref());
+            let stdout_style = style_for(&styles.spec, spec.prefix.as_deref(), Dest::Stdout);
             let (reader, _) = pipes.stdout;
             let (name, stream) = (&spec.name, Stream::Stdout);
             mux.add(
@@ -318,7 +322,7 @@ impl Driver {
                 reader.into(),
             );
             if let Some((reader, _)) = pipes.stderr {
-                let style = style_for(&self.styles.spec, spec.prefix.as_deref(), Dest::Stderr);
+                let style = style_for(&styles.spec, spec.prefix.as_deref(), Dest::Stderr);
                 let stream = Stream::Stderr;
                 mux.add(
                     index,
@@ -334,40 +338,6 @@ impl Driver {
         Ok(pid)
     }
 
-    /// A log file, started at its first use and kept across restarts (so rotation sizes
-    /// carry over). One per path: programs, processes and streams naming the same file
-    /// share one writer, or each would rotate the file under the others. None without
-    /// one, or if its thread cannot start (said once; the output then goes to rinit's).
-    fn log_file(
-        &mut self,
-        settings: Option<&crate::config::LogFileSettings>,
-    ) -> Option<Arc<LogFile>> {
-        let settings = settings?;
-        let spec = LogFileSpec {
-            path: settings.path.clone(),
-            max_bytes: settings.max_bytes,
-            backups: settings.backups,
-        };
-        let key = std::path::absolute(&spec.path).unwrap_or_else(|_| spec.path.clone());
-        if let Some(file) = self.log_files.get(&key) {
-            return Some(file.clone());
-        }
-        match self.mux.log_file(spec.clone()) {
-            Ok(file) => {
-                self.log_files.insert(key, file.clone());
-                Some(file)
-            }
-            Err(err) => {
-                crate::warn!(
-                    &self.mux,
-                    "cannot start writing {}: {err}",
-                    spec.path.display()
-                );
-                None
-            }
-        }
-    }
-
     fn signal_program(&self, index: usize, sig: c_int, group: bool) {
         let Some(pid) = self.supervisor.programs()[index].pid() else {
             return;
@@ -381,16 +351,47 @@ impl Driver {
             );
         }
     }
+}
 
-    fn pipes(&self, spec: &crate::config::ProgramSpec) -> std::io::Result<Pipes> {
-        let stdout = os_pipe::pipe()?;
-        let stderr = if spec.redirect_stderr {
-            None
-        } else {
-            Some(os_pipe::pipe()?)
-        };
-        Ok(Pipes { stdout, stderr })
+/// A log file, started at its first use and kept across restarts (so rotation sizes
+/// carry over). One per path: programs, processes and streams naming the same file
+/// share one writer, or each would rotate the file under the others. None without
+/// one, or if its thread cannot start (said once; the output then goes to rinit's).
+fn log_file(
+    mux: &mut Mux,
+    files: &mut HashMap<PathBuf, Arc<LogFile>>,
+    settings: Option<&crate::config::LogFileSettings>,
+) -> Option<Arc<LogFile>> {
+    let settings = settings?;
+    let spec = LogFileSpec {
+        path: settings.path.clone(),
+        max_bytes: settings.max_bytes,
+        backups: settings.backups,
+    };
+    let key = std::path::absolute(&spec.path).unwrap_or_else(|_| spec.path.clone());
+    if let Some(file) = files.get(&key) {
+        return Some(file.clone());
     }
+    match mux.log_file(spec.clone()) {
+        Ok(file) => {
+            files.insert(key, file.clone());
+            Some(file)
+        }
+        Err(err) => {
+            crate::warn!(&*mux, "cannot start writing {}: {err}", spec.path.display());
+            None
+        }
+    }
+}
+
+fn pipes(spec: &crate::config::ProgramSpec) -> std::io::Result<Pipes> {
+    let stdout = os_pipe::pipe()?;
+    let stderr = if spec.redirect_stderr {
+        None
+    } else {
+        Some(os_pipe::pipe()?)
+    };
+    Ok(Pipes { stdout, stderr })
 }
 
 /// A program's output pipes, (read end, write end); no stderr pipe with redirect_stderr.
