@@ -9,8 +9,9 @@ use libc::c_int;
 
 use crate::sys::signals::SignalFd;
 
-/// After a failed `ppoll`: how long to pause before the caller tries again.
-pub const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+/// After a failed `ppoll`: how long to pause before the caller tries again (the
+/// driver's message says 10ms).
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 pub struct Reactor {
     signals: SignalFd,

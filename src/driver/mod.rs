@@ -14,7 +14,7 @@ use libc::{c_int, pid_t};
 
 use crate::log::Sink;
 use crate::plain::ExitStatus;
-use crate::reactor::{RETRY_PAUSE, Reactor};
+use crate::reactor::Reactor;
 use crate::sys::reap::{self, Remaining};
 
 /// What one mode does with each kind of event. `Some(code)`: rinit exits with it.
@@ -50,10 +50,7 @@ pub fn drive(mode: &mut impl Mode, reactor: &mut Reactor) -> i32 {
         readable.clear();
         readable.extend_from_slice(wake.readable);
         if let Some(err) = wake.error {
-            crate::warn!(
-                mode.log(),
-                "ppoll failed: {err}; retrying in {RETRY_PAUSE:?}"
-            );
+            crate::warn!(mode.log(), "ppoll failed: {err}; retrying in 10ms");
         }
         let now = Instant::now();
         for &fd in &readable {

@@ -66,10 +66,10 @@ pub enum Step {
     Kill(KillReason),
     /// SIGKILL again: something may have forked between the last scan and the kill.
     KillAgain,
-    /// Processes survived SIGKILL for [`KILL_WAIT`]: report them (then exit regardless).
-    ReportSurvivors,
     /// Exit rinit.
     Exit,
+    /// Processes survived SIGKILL for [`KILL_WAIT`]: report them, then exit regardless.
+    ExitDespiteSurvivors,
 }
 
 /// Why the endgame escalated to SIGKILL.
@@ -112,8 +112,8 @@ impl Endgame {
         matches!(self.phase, Phase::Running | Phase::Stopping)
     }
 
-    /// Decides every phase × event pair; see the module's diagram.
-    pub fn on(&mut self, event: Event, now: Instant) -> Vec<Step> {
+    /// Decides every phase × event pair; see the module's diagram. At most one step.
+    pub fn on(&mut self, event: Event, now: Instant) -> Option<Step> {
         use Event::*;
         use Phase::*;
         if event == StopRequest {
@@ -123,35 +123,35 @@ impl Endgame {
             (Running, StopRequest | Shutdown) => {
                 self.phase = Stopping;
                 self.deadline = self.grace_deadline(now);
-                vec![Step::StopOwn]
+                Some(Step::StopOwn)
             }
             // A first stop request during a shutdown with another cause keeps the
             // deadline; only a second one kills at once.
             (Stopping | Draining, StopRequest) if self.stop_requests >= 2 => {
                 self.kill(KillReason::RepeatedStopSignal, now)
             }
-            (Stopping | Draining, StopRequest) | (Killing | Done, StopRequest) => Vec::new(),
-            (Stopping | Draining | Killing | Done, Shutdown) => Vec::new(),
+            (Stopping | Draining, StopRequest) | (Killing | Done, StopRequest) => None,
+            (Stopping | Draining | Killing | Done, Shutdown) => None,
             (Running | Stopping | Draining | Killing, OwnGone { others_left: false }) => {
                 self.finish()
             }
-            (Done, OwnGone { .. }) => Vec::new(),
+            (Done, OwnGone { .. }) => None,
             (Running, OwnGone { others_left: true }) => {
                 self.deadline = self.grace_deadline(now);
                 self.phase = Draining;
-                vec![Step::TerminateRest]
+                Some(Step::TerminateRest)
             }
             // A stop under way keeps its deadline: the grace period is one budget for
             // the whole shutdown, not one per step.
             (Stopping, OwnGone { others_left: true }) => {
                 self.phase = Draining;
-                vec![Step::TerminateRest]
+                Some(Step::TerminateRest)
             }
-            (Draining, OwnGone { others_left: true }) => Vec::new(),
-            (Killing, OwnGone { others_left: true }) => vec![Step::KillAgain],
+            (Draining, OwnGone { others_left: true }) => None,
+            (Killing, OwnGone { others_left: true }) => Some(Step::KillAgain),
             // While the own processes run, reaps are the mode's business (orphans, a
             // restart); it reports OwnGone when they are all gone.
-            (Running | Stopping, Reaped { .. }) => Vec::new(),
+            (Running | Stopping, Reaped { .. }) => None,
             (
                 Draining | Killing,
                 Reaped {
@@ -163,21 +163,20 @@ impl Endgame {
                 Reaped {
                     children_left: true,
                 },
-            ) => Vec::new(),
+            ) => None,
             (
                 Killing,
                 Reaped {
                     children_left: true,
                 },
-            ) => vec![Step::KillAgain],
-            (Done, Reaped { .. }) => Vec::new(),
-            (Running | Done, Deadline) => Vec::new(),
-            (Stopping | Draining | Killing, Deadline) if !self.is_due(now) => Vec::new(),
+            ) => Some(Step::KillAgain),
+            (Done, Reaped { .. }) => None,
+            (Running | Done, Deadline) => None,
+            (Stopping | Draining | Killing, Deadline) if !self.is_due(now) => None,
             (Stopping | Draining, Deadline) => self.kill(KillReason::GraceExpired, now),
             (Killing, Deadline) => {
-                let mut steps = vec![Step::ReportSurvivors];
-                steps.extend(self.finish());
-                steps
+                self.finish();
+                Some(Step::ExitDespiteSurvivors)
             }
         }
     }
@@ -191,16 +190,16 @@ impl Endgame {
         now.checked_add(self.grace)
     }
 
-    fn kill(&mut self, reason: KillReason, now: Instant) -> Vec<Step> {
+    fn kill(&mut self, reason: KillReason, now: Instant) -> Option<Step> {
         self.phase = Phase::Killing;
         self.deadline = now.checked_add(KILL_WAIT);
-        vec![Step::Kill(reason)]
+        Some(Step::Kill(reason))
     }
 
-    fn finish(&mut self) -> Vec<Step> {
+    fn finish(&mut self) -> Option<Step> {
         self.phase = Phase::Done;
         self.deadline = None;
-        vec![Step::Exit]
+        Some(Step::Exit)
     }
 }
 
@@ -224,7 +223,7 @@ mod tests {
     ];
 
     /// The steps an event leads to, and the phase after it.
-    type Outcome = (&'static [Step], Phase);
+    type Outcome = (Option<Step>, Phase);
 
     /// An endgame brought into `phase` the way a run would, at `t0`.
     fn in_phase(phase: Phase, t0: Instant) -> Endgame {
@@ -260,61 +259,61 @@ mod tests {
             (
                 Running,
                 [
-                    (&[StopOwn], Stopping),
-                    (&[StopOwn], Stopping),
-                    (&[TerminateRest], Draining),
-                    (&[Exit], Done),
-                    (&[], Running),
-                    (&[], Running),
-                    (&[], Running),
+                    (Some(StopOwn), Stopping),
+                    (Some(StopOwn), Stopping),
+                    (Some(TerminateRest), Draining),
+                    (Some(Exit), Done),
+                    (None, Running),
+                    (None, Running),
+                    (None, Running),
                 ],
             ),
             (
                 Stopping,
                 [
-                    (&[], Stopping), // the first stop request: the shutdown had a cause
-                    (&[], Stopping),
-                    (&[TerminateRest], Draining),
-                    (&[Exit], Done),
-                    (&[], Stopping),
-                    (&[], Stopping),
-                    (&[Kill(KillReason::GraceExpired)], Killing),
+                    (None, Stopping), // the first stop request: the shutdown had a cause
+                    (None, Stopping),
+                    (Some(TerminateRest), Draining),
+                    (Some(Exit), Done),
+                    (None, Stopping),
+                    (None, Stopping),
+                    (Some(Kill(KillReason::GraceExpired)), Killing),
                 ],
             ),
             (
                 Draining,
                 [
-                    (&[], Draining),
-                    (&[], Draining),
-                    (&[], Draining),
-                    (&[Exit], Done),
-                    (&[], Draining),
-                    (&[Exit], Done),
-                    (&[Kill(KillReason::GraceExpired)], Killing),
+                    (None, Draining),
+                    (None, Draining),
+                    (None, Draining),
+                    (Some(Exit), Done),
+                    (None, Draining),
+                    (Some(Exit), Done),
+                    (Some(Kill(KillReason::GraceExpired)), Killing),
                 ],
             ),
             (
                 Killing,
                 [
-                    (&[], Killing),
-                    (&[], Killing),
-                    (&[KillAgain], Killing),
-                    (&[Exit], Done),
-                    (&[KillAgain], Killing),
-                    (&[Exit], Done),
-                    (&[ReportSurvivors, Exit], Done),
+                    (None, Killing),
+                    (None, Killing),
+                    (Some(KillAgain), Killing),
+                    (Some(Exit), Done),
+                    (Some(KillAgain), Killing),
+                    (Some(Exit), Done),
+                    (Some(ExitDespiteSurvivors), Done),
                 ],
             ),
             (
                 Done,
                 [
-                    (&[], Done),
-                    (&[], Done),
-                    (&[], Done),
-                    (&[], Done),
-                    (&[], Done),
-                    (&[], Done),
-                    (&[], Done),
+                    (None, Done),
+                    (None, Done),
+                    (None, Done),
+                    (None, Done),
+                    (None, Done),
+                    (None, Done),
+                    (None, Done),
                 ],
             ),
         ];
@@ -334,7 +333,7 @@ mod tests {
         for phase in [Phase::Stopping, Phase::Draining, Phase::Killing] {
             let mut e = in_phase(phase, t0);
             let early = e.deadline().map(|d| d - Duration::from_millis(1));
-            assert!(e.on(Event::Deadline, early.unwrap_or(t0)).is_empty());
+            assert_eq!(e.on(Event::Deadline, early.unwrap_or(t0)), None);
             assert_eq!(e.phase(), phase);
         }
     }
@@ -350,7 +349,7 @@ mod tests {
         assert_eq!(e.deadline(), Some(t0 + GRACE), "kept, not restarted");
         assert_eq!(
             e.on(Event::Deadline, t0 + GRACE),
-            [Step::Kill(KillReason::GraceExpired)]
+            Some(Step::Kill(KillReason::GraceExpired))
         );
         assert_eq!(e.deadline(), Some(t0 + GRACE + KILL_WAIT));
     }
@@ -368,10 +367,10 @@ mod tests {
     fn the_second_stop_request_kills_whatever_caused_the_first() {
         let t0 = Instant::now();
         let mut e = Endgame::new(GRACE);
-        assert_eq!(e.on(Event::StopRequest, t0), [Step::StopOwn]);
+        assert_eq!(e.on(Event::StopRequest, t0), Some(Step::StopOwn));
         assert_eq!(
             e.on(Event::StopRequest, t0),
-            [Step::Kill(KillReason::RepeatedStopSignal)]
+            Some(Step::Kill(KillReason::RepeatedStopSignal))
         );
         // Leftovers draining after a stop: the second request still kills.
         let mut e = Endgame::new(GRACE);
@@ -379,7 +378,7 @@ mod tests {
         e.on(Event::OwnGone { others_left: true }, t0);
         assert_eq!(
             e.on(Event::StopRequest, t0),
-            [Step::Kill(KillReason::RepeatedStopSignal)]
+            Some(Step::Kill(KillReason::RepeatedStopSignal))
         );
     }
 
@@ -398,6 +397,6 @@ mod tests {
         let mut e = Endgame::new(Duration::MAX);
         e.on(Event::StopRequest, t0);
         assert_eq!(e.deadline(), None);
-        assert!(e.on(Event::Deadline, t0).is_empty());
+        assert_eq!(e.on(Event::Deadline, t0), None);
     }
 }

@@ -254,10 +254,10 @@ impl Supervisor {
     /// programs are to be stopped, if this event may begin the shutdown.
     fn feed(&mut self, event: Event, cause: Option<Reason>, now: Instant, out: &mut Vec<Command>) {
         let before = self.endgame.phase();
-        for step in self.endgame.on(event, now) {
+        if let Some(step) = self.endgame.on(event, now) {
             match step {
                 Step::StopOwn => {
-                    let reason = cause.clone().unwrap_or(Reason::Signal(libc::SIGTERM));
+                    let reason = cause.unwrap_or(Reason::Signal(libc::SIGTERM));
                     self.external_stop = matches!(reason, Reason::Signal(_));
                     for program in &mut self.programs {
                         program.forbid_restarts();
@@ -280,8 +280,11 @@ impl Supervisor {
                     out.push(Command::KillEverything);
                 }
                 Step::KillAgain => out.push(Command::KillEverything),
-                Step::ReportSurvivors => out.push(Command::ReportSurvivors),
                 Step::Exit => out.push(Command::Exit(self.exit_code)),
+                Step::ExitDespiteSurvivors => {
+                    out.push(Command::ReportSurvivors);
+                    out.push(Command::Exit(self.exit_code));
+                }
             }
         }
     }

@@ -76,8 +76,8 @@ impl Policy {
     /// A signal was delivered to rinit.
     pub fn on_signal(&mut self, sig: c_int, now: Instant) -> Vec<Action> {
         if signal::is_stop_request(sig) {
-            let steps = self.endgame.on(Event::StopRequest, now);
-            return self.perform(steps, Some(sig));
+            let step = self.endgame.on(Event::StopRequest, now);
+            return self.perform(step, Some(sig));
         }
         if signal::is_forwarded(sig) && self.endgame.forwards_signals() {
             vec![Action::Forward(sig)]
@@ -103,21 +103,27 @@ impl Policy {
                 children_left: others_left,
             },
         };
-        let steps = self.endgame.on(event, now);
-        self.perform(steps, None)
+        let step = self.endgame.on(event, now);
+        self.perform(step, None)
     }
 
     /// The deadline returned by [`Policy::deadline`] has passed.
     pub fn on_deadline(&mut self, now: Instant) -> Vec<Action> {
-        let steps = self.endgame.on(Event::Deadline, now);
-        self.perform(steps, None)
+        let step = self.endgame.on(Event::Deadline, now);
+        self.perform(step, None)
     }
 
-    /// The endgame's steps, in single-command mode's terms. `stop_signal`: the signal
+    /// The child's code; 137 while it was never reaped (it was SIGKILLed, and may be
+    /// the survivor itself).
+    fn exit_code(&self) -> i32 {
+        self.status.map_or(128 + libc::SIGKILL, ExitStatus::code)
+    }
+
+    /// The endgame's step, in single-command mode's terms. `stop_signal`: the signal
     /// that asked for the stop, forwarded as it came.
-    fn perform(&mut self, steps: Vec<Step>, stop_signal: Option<c_int>) -> Vec<Action> {
+    fn perform(&mut self, step: Option<Step>, stop_signal: Option<c_int>) -> Vec<Action> {
         let mut actions = Vec::new();
-        for step in steps {
+        if let Some(step) = step {
             match step {
                 Step::StopOwn => {
                     let sig = stop_signal.unwrap_or(libc::SIGTERM);
@@ -130,11 +136,10 @@ impl Policy {
                     actions.push(Action::KillEverything);
                 }
                 Step::KillAgain => actions.push(Action::KillEverything),
-                Step::ReportSurvivors => actions.push(Action::ReportSurvivors),
-                // The main child itself may be the survivor: it was SIGKILLed.
-                Step::Exit => actions.push(Action::Exit(
-                    self.status.map_or(128 + libc::SIGKILL, ExitStatus::code),
-                )),
+                Step::Exit => actions.push(Action::Exit(self.exit_code())),
+                Step::ExitDespiteSurvivors => {
+                    actions.extend([Action::ReportSurvivors, Action::Exit(self.exit_code())])
+                }
             }
         }
         actions
