@@ -2,6 +2,7 @@
 //! TOML reader now, the supervisord reader later) produce a `Plan`; everything
 //! downstream knows only this module's types.
 
+pub mod checks;
 pub mod describe;
 pub mod supervisord;
 pub mod toml;
