@@ -24,7 +24,8 @@ pub struct Reactor {
 pub struct Wake<'a> {
     /// Signals received, in order.
     pub signals: &'a [c_int],
-    /// Watched fds that are readable, or at end of file or in error (a read will say).
+    /// Watched fds that are ready (readable, or writable for those watched for
+    /// writing), or at end of file or in error (a read or write will say).
     pub readable: &'a [RawFd],
     /// `ppoll` failed (only ENOMEM is possible): the caller says so; the reactor has
     /// paused briefly instead of spinning, and signals stay pending meanwhile.
@@ -41,9 +42,15 @@ impl Reactor {
         }
     }
 
-    /// Sleeps until a signal arrives, one of `watch` becomes readable, or `deadline`
-    /// passes (possibly returning nothing, on timeout).
-    pub fn wait(&mut self, deadline: Option<Instant>, watch: &[RawFd]) -> Wake<'_> {
+    /// Sleeps until a signal arrives, one of `watch` becomes readable, one of
+    /// `watch_writable` writable (a connect in progress), or `deadline` passes (possibly
+    /// returning nothing, on timeout).
+    pub fn wait(
+        &mut self,
+        deadline: Option<Instant>,
+        watch: &[RawFd],
+        watch_writable: &[RawFd],
+    ) -> Wake<'_> {
         self.pending.clear();
         self.readable.clear();
         let timeout = deadline.map(|d| timespec_until(d, Instant::now()));
@@ -51,13 +58,17 @@ impl Reactor {
             .as_ref()
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);
         self.pollfds.clear();
-        let poll_in = |fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
+        let poll = |events| {
+            move |&fd: &RawFd| libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            }
         };
-        self.pollfds.push(poll_in(self.signals.fd()));
-        self.pollfds.extend(watch.iter().map(|&fd| poll_in(fd)));
+        self.pollfds.push(poll(libc::POLLIN)(&self.signals.fd()));
+        self.pollfds.extend(watch.iter().map(poll(libc::POLLIN)));
+        self.pollfds
+            .extend(watch_writable.iter().map(poll(libc::POLLOUT)));
         // SAFETY: pollfds is a live array of that many pollfd; timeout is valid or null;
         // a null mask leaves the signal mask unchanged.
         let rc = unsafe {
@@ -76,7 +87,8 @@ impl Reactor {
                 error = Some(err);
             }
         } else if rc > 0 {
-            let ready = libc::POLLIN | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL;
+            let ready =
+                libc::POLLIN | libc::POLLOUT | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL;
             self.readable.extend(
                 self.pollfds[1..]
                     .iter()

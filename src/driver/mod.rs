@@ -23,8 +23,11 @@ pub trait Mode {
     fn log(&self) -> &dyn Sink;
     /// The nearest time [`Mode::on_deadline`] must be called, if any.
     fn deadline(&self) -> Option<Instant>;
-    /// The pipes to wait on, besides the signalfd.
+    /// The fds to wait on for reading (pipes, sockets), besides the signalfd.
     fn watch(&self, _fds: &mut Vec<RawFd>) {}
+    /// The fds to wait on for writing (a connect in progress).
+    fn watch_writable(&self, _fds: &mut Vec<RawFd>) {}
+    /// A watched fd is ready (or at its end, or in error).
     fn on_readable(&mut self, _fd: RawFd) {}
     /// A signal other than SIGCHLD (reaping follows every wake-up anyway).
     fn on_signal(&mut self, sig: c_int, now: Instant) -> Option<i32>;
@@ -35,16 +38,19 @@ pub trait Mode {
 }
 
 /// The one loop: sleep in the reactor until a signal, a readable pipe or the nearest
-/// deadline; then pipes, signals, reaping and deadlines, in that order (output read
+/// deadline; then ready fds, signals, reaping and deadlines, in that order (output read
 /// before the news of an exit). Returns the code rinit must exit with.
 pub fn drive(mode: &mut impl Mode, reactor: &mut Reactor) -> i32 {
     let mut watch = Vec::new();
+    let mut watch_writable = Vec::new();
     let mut received = Vec::new();
     let mut readable = Vec::new();
     loop {
         watch.clear();
         mode.watch(&mut watch);
-        let wake = reactor.wait(mode.deadline(), &watch);
+        watch_writable.clear();
+        mode.watch_writable(&mut watch_writable);
+        let wake = reactor.wait(mode.deadline(), &watch, &watch_writable);
         received.clear();
         received.extend_from_slice(wake.signals);
         readable.clear();
