@@ -3,8 +3,13 @@
 //! downstream knows only this module's types.
 
 pub mod describe;
+mod error;
 pub mod supervisord;
 pub mod toml;
+mod users;
+
+pub use error::ConfigError;
+pub use users::{RunAs, SystemUsers, UserDb};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,8 +54,8 @@ pub fn locate(
 /// Reads a configuration file in whichever format its content shows: supervisord's INI
 /// dialect (a `[program:x]`, `[supervisord]`... section) or rinit's TOML. Returns the
 /// plan and the warnings (keys and sections read but ignored).
-pub fn load(path: &std::path::Path) -> Result<(Plan, Vec<String>), toml::ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|err| toml::ConfigError::io(path, err))?;
+pub fn load(path: &std::path::Path) -> Result<(Plan, Vec<String>), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError::io(path, err))?;
     if supervisord::looks_like_supervisord(&text) {
         let (plan, mut warnings) = supervisord::load(path)?;
         // supervisord refuses a log file whose directory does not exist; rinit would
@@ -176,17 +181,6 @@ pub struct Backoff {
     pub initial: Duration,
     pub max: Duration,
     pub reset_after: Duration,
-}
-
-/// A user to run a program as, resolved when the configuration is read (so a user that
-/// does not exist is a configuration error, reported before anything starts).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunAs {
-    pub name: String,
-    pub uid: u32,
-    pub gid: u32,
-    /// Supplementary groups, from /etc/group.
-    pub groups: Vec<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

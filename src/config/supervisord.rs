@@ -63,8 +63,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::toml::{ConfigError, SystemUsers, UserDb};
 use super::{Autorestart, DEFAULT_GRACE, OnExit, OutputSpec, Plan, ProgramOutput, ProgramSpec};
+use super::{ConfigError, SystemUsers, UserDb};
 use crate::plain::signal;
 
 /// Section headers that only supervisord's INI format has.
@@ -1801,33 +1801,11 @@ pub(crate) mod fuzz_hooks {
 
 #[cfg(test)]
 mod tests {
-    use super::super::RunAs;
     use super::*;
+    use crate::config::users::fake::FakeUsers;
 
     const MAIN: &str = "/etc/supervisor/supervisord.conf";
     const HEAD: &str = "[supervisord]\nnodaemon=true\n";
-
-    struct FakeUsers;
-
-    impl UserDb for FakeUsers {
-        fn user(&self, name_or_uid: &str) -> Option<RunAs> {
-            match name_or_uid {
-                "www-data" | "33" => Some(RunAs {
-                    name: "www-data".into(),
-                    uid: 33,
-                    gid: 33,
-                    groups: vec![33],
-                }),
-                "root" | "0" => Some(RunAs {
-                    name: "root".into(),
-                    uid: 0,
-                    gid: 0,
-                    groups: vec![0],
-                }),
-                _ => None,
-            }
-        }
-    }
 
     fn env(name: &str) -> Option<String> {
         match name {

@@ -8,30 +8,25 @@
 //! Every string value goes through `${VAR}` expansion (see [`expand`]) before it is
 //! interpreted.
 
-use std::fmt;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use libc::c_int;
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
+// Where the fuzz tests have always found them.
 use super::{
     Autorestart, Backoff, Color, DEFAULT_GRACE, Kind, LogFormat, OnExit, OutputSpec, Plan,
-    ProgramOutput, ProgramSpec, RunAs,
+    ProgramOutput, ProgramSpec, RunAs, SystemUsers,
 };
+pub use super::{ConfigError, UserDb};
 use crate::plain::signal;
 
 /// Reads and validates a TOML configuration file.
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
-        path: path.to_path_buf(),
-        line: None,
-        key: None,
-        message: String::new(),
-        io: Some(err),
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError::io(path, err))?;
     parse(&text, path, &|name| std::env::var(name).ok(), &SystemUsers)
 }
 
@@ -50,113 +45,6 @@ pub fn parse(
     };
     let document = DeTable::parse(text).map_err(|err| reader.syntax_error(&err))?;
     reader.plan(document.get_ref())
-}
-
-/// Where users are looked up: the system's (`SystemUsers`) or a test's.
-pub trait UserDb {
-    /// The user with this name, or this numeric uid; `None` when there is none.
-    fn user(&self, name_or_uid: &str) -> Option<RunAs>;
-}
-
-/// The system user database: /etc/passwd and /etc/group (musl reads them directly; glibc
-/// goes through NSS).
-pub struct SystemUsers;
-
-impl UserDb for SystemUsers {
-    fn user(&self, name_or_uid: &str) -> Option<RunAs> {
-        use nix::unistd::{Gid, Uid, User};
-        let user = match name_or_uid.parse::<u32>() {
-            Ok(uid) => User::from_uid(Uid::from_raw(uid)),
-            Err(_) => User::from_name(name_or_uid),
-        }
-        .ok()??;
-        // getgrouplist includes the primary group, as initgroups(3) would set it.
-        let groups = std::ffi::CString::new(user.name.as_str())
-            .ok()
-            .and_then(|name| nix::unistd::getgrouplist(&name, user.gid).ok())
-            .map(|groups| groups.into_iter().map(Gid::as_raw).collect())
-            .unwrap_or_else(|| vec![user.gid.as_raw()]);
-        Some(RunAs {
-            name: user.name,
-            uid: user.uid.as_raw(),
-            gid: user.gid.as_raw(),
-            groups,
-        })
-    }
-}
-
-/// A configuration that cannot be read or is not valid. Displays as
-/// `FILE:LINE: KEY: MESSAGE`, without LINE when it cannot be known and without KEY for
-/// syntax errors and file-wide problems.
-#[derive(Debug)]
-pub struct ConfigError {
-    path: PathBuf,
-    line: Option<usize>,
-    key: Option<String>,
-    message: String,
-    /// Set when the file could not be read.
-    io: Option<std::io::Error>,
-}
-
-impl ConfigError {
-    /// An error at `path` (and `line`, `key` when known), for the other front-end.
-    pub(crate) fn new(
-        path: &Path,
-        line: Option<usize>,
-        key: Option<String>,
-        message: impl Into<String>,
-    ) -> ConfigError {
-        ConfigError {
-            path: path.to_path_buf(),
-            line,
-            key,
-            message: message.into(),
-            io: None,
-        }
-    }
-
-    /// `path` could not be read.
-    pub(crate) fn io(path: &Path, err: std::io::Error) -> ConfigError {
-        ConfigError {
-            path: path.to_path_buf(),
-            line: None,
-            key: None,
-            message: String::new(),
-            io: Some(err),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = self.path.display();
-        if let Some(err) = &self.io {
-            // "No such file or directory", without std's " (os error 2)".
-            let text = err.to_string();
-            let text = match err.raw_os_error() {
-                Some(code) => text
-                    .strip_suffix(&format!(" (os error {code})"))
-                    .unwrap_or(&text)
-                    .to_string(),
-                None => text,
-            };
-            return write!(f, "cannot read {path}: {text}");
-        }
-        write!(f, "{path}")?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        if let Some(key) = &self.key {
-            write!(f, ": {key}")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.io.as_ref().map(|err| err as _)
-    }
 }
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -222,13 +110,12 @@ impl Reader<'_> {
     }
 
     fn error(&self, span: &Range<usize>, key: &str, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            path: self.path.to_path_buf(),
-            line: Some(self.line(span)),
-            key: (!key.is_empty()).then(|| key.to_string()),
-            message: message.into(),
-            io: None,
-        }
+        ConfigError::new(
+            self.path,
+            Some(self.line(span)),
+            (!key.is_empty()).then(|| key.to_string()),
+            message,
+        )
     }
 
     fn expected(&self, value: &Value, key: &str, what: &str) -> ConfigError {
@@ -259,13 +146,12 @@ impl Reader<'_> {
                 _ => format!("key '{name}' is defined more than once"),
             };
         }
-        ConfigError {
-            path: self.path.to_path_buf(),
-            line: err.span().map(|span| self.line(&span)),
-            key: None,
+        ConfigError::new(
+            self.path,
+            err.span().map(|span| self.line(&span)),
+            None,
             message,
-            io: None,
-        }
+        )
     }
 
     fn plan(&self, document: &DeTable) -> Result<Plan, ConfigError> {
@@ -317,13 +203,12 @@ impl Reader<'_> {
             }
         }
         if programs.is_empty() {
-            return Err(ConfigError {
-                path: self.path.to_path_buf(),
-                line: None,
-                key: None,
-                message: "no programs defined (expected at least one [program.NAME] table)".into(),
-                io: None,
-            });
+            return Err(ConfigError::new(
+                self.path,
+                None,
+                None,
+                "no programs defined (expected at least one [program.NAME] table)",
+            ));
         }
         programs.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
         Ok(Plan {
@@ -870,24 +755,9 @@ pub(crate) fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::users::fake::FakeUsers;
 
     const PATH: &str = "/etc/rinit.toml";
-
-    struct FakeUsers;
-
-    impl UserDb for FakeUsers {
-        fn user(&self, name_or_uid: &str) -> Option<RunAs> {
-            match name_or_uid {
-                "www-data" | "33" => Some(RunAs {
-                    name: "www-data".into(),
-                    uid: 33,
-                    gid: 33,
-                    groups: vec![33, 4],
-                }),
-                _ => None,
-            }
-        }
-    }
 
     fn env(name: &str) -> Option<String> {
         match name {
