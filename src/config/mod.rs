@@ -1,13 +1,15 @@
 //! The configuration model: a validated, normalised [`Plan`]. Front-ends (the native
-//! TOML reader now, the supervisord reader later) produce a `Plan`; everything
-//! downstream knows only this module's types.
+//! TOML reader and the supervisord INI reader) produce a `Plan`; everything downstream
+//! knows only this module's types.
 
 pub mod describe;
+mod duration;
 mod error;
 pub mod supervisord;
 pub mod toml;
 mod users;
 
+pub use duration::parse_duration;
 pub use error::ConfigError;
 pub use users::{RunAs, SystemUsers, UserDb};
 
@@ -16,8 +18,13 @@ use std::time::Duration;
 
 use libc::c_int;
 
-/// The default global shutdown budget; see `cli::DEFAULT_GRACE` for why 8 s.
-pub const DEFAULT_GRACE: Duration = crate::cli::DEFAULT_GRACE;
+/// The default grace period (the global shutdown budget): leaves 2 s of Docker's default
+/// 10 s stop timeout for the SIGKILL escalation and the final reaping, before Docker kills
+/// rinit itself.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(8);
+
+/// Where rinit looks for its configuration when neither `-c` nor `$RINIT_CONFIG` says.
+pub const DEFAULT_CONFIG: &str = "/etc/rinit.toml";
 
 /// The longest program (or group) name, in bytes. Every output line is padded to the
 /// longest name, so a name must stay a label: a longer one is a mistake, and past 65,535
@@ -25,7 +32,7 @@ pub const DEFAULT_GRACE: Duration = crate::cli::DEFAULT_GRACE;
 pub const MAX_NAME_LEN: usize = 255;
 
 /// Where the configuration is: `-c FILE`, else `$RINIT_CONFIG`, else
-/// [`crate::cli::DEFAULT_CONFIG`], else where supervisord looks (`fallbacks`, in order).
+/// [`DEFAULT_CONFIG`], else where supervisord looks (`fallbacks`, in order).
 /// The error lists what was tried.
 pub fn locate(
     explicit: Option<PathBuf>,
@@ -39,7 +46,7 @@ pub fn locate(
     if let Some(path) = env.filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(path));
     }
-    let default = PathBuf::from(crate::cli::DEFAULT_CONFIG);
+    let default = PathBuf::from(DEFAULT_CONFIG);
     let candidates = std::iter::once(&default).chain(fallbacks);
     if let Some(found) = candidates.clone().find(|path| exists(path)) {
         return Ok(found.clone());

@@ -9,7 +9,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::expand::expand;
 use super::{Reader, Value};
-use crate::config::{Autorestart, ConfigError, RunAs};
+use crate::config::{Autorestart, ConfigError, RunAs, parse_duration};
 use crate::plain::signal;
 
 pub(super) const DURATION: &str =
@@ -114,7 +114,7 @@ impl Reader<'_> {
                 .ok()
                 .filter(|seconds| (0.0..1e9).contains(seconds))
                 .map(Duration::from_secs_f64),
-            DeValue::String(_) => crate::cli::parse_duration(key, &self.string(value, key)?).ok(),
+            DeValue::String(_) => parse_duration(key, &self.string(value, key)?).ok(),
             _ => None,
         };
         duration.ok_or_else(|| self.expected(value, key, DURATION))
