@@ -33,6 +33,11 @@ impl ConfigError {
         }
     }
 
+    /// An error about the file as a whole: `FILE: MESSAGE`.
+    pub(crate) fn whole_file(path: &Path, message: impl Into<String>) -> ConfigError {
+        ConfigError::new(path, None, None, message)
+    }
+
     /// `path` could not be read.
     pub(crate) fn io(path: &Path, err: std::io::Error) -> ConfigError {
         ConfigError {

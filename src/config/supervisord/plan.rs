@@ -36,10 +36,8 @@ impl Reader<'_> {
             .iter()
             .position(|s| s.name == "supervisord")
         else {
-            return Err(ConfigError::new(
+            return Err(ConfigError::whole_file(
                 self.path,
-                None,
-                None,
                 ".ini file does not include supervisord section",
             ));
         };
@@ -225,10 +223,8 @@ impl Reader<'_> {
                 process.priority = group.priority;
                 process.group = Some(group.name.clone());
                 if !seen.insert(process.name.clone()) {
-                    return Err(ConfigError::new(
+                    return Err(ConfigError::whole_file(
                         self.path,
-                        None,
-                        None,
                         format!(
                             "process name '{}' is used twice (rinit needs unique process names; is a program listed in two groups?)",
                             process.name
@@ -239,10 +235,8 @@ impl Reader<'_> {
             }
         }
         if programs.is_empty() {
-            return Err(ConfigError::new(
+            return Err(ConfigError::whole_file(
                 self.path,
-                None,
-                None,
                 "no programs defined (expected at least one [program:NAME] section)",
             ));
         }

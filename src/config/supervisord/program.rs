@@ -174,7 +174,7 @@ impl<'r, 'a> ProgramSection<'r, 'a> {
     }
 
     /// A warning at `entry`: `FILE:LINE: [program:x] KEY: MESSAGE`.
-    fn warn(&mut self, entry: &Entry, key: &str, message: impl std::fmt::Display) {
+    fn warn(&mut self, entry: &Entry, key: &str, message: &str) {
         self.warnings.push(format!(
             "{}:{}: [{}] {key}: {message}",
             entry.file.display(),
@@ -189,17 +189,29 @@ impl<'r, 'a> ProgramSection<'r, 'a> {
         &self,
         key: &str,
         default: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: fn(&str) -> Result<T, String>,
     ) -> Result<T, ConfigError> {
+        let (text, given) = self.text(key, default)?;
+        parse(text.as_str()).map_err(|message| self.invalid(given, key, message))
+    }
+
+    /// `key`'s value expanded, or `default`; and the entry, when the key was given.
+    fn text(&self, key: &str, default: &str) -> Result<(String, Option<&'r Entry>), ConfigError> {
         let given = self.entry(key);
         let text = match given {
             Some(entry) => self.expand(entry, key, &self.names)?,
             None => default.to_string(),
         };
-        parse(text.as_str()).map_err(|message| match given {
+        Ok((text, given))
+    }
+
+    /// The error for a bad value of `key`: at its entry, or at the section when the
+    /// default was read.
+    fn invalid(&self, given: Option<&Entry>, key: &str, message: String) -> ConfigError {
+        match given {
             Some(entry) => self.error(entry, key, message),
             None => self.section_error(message),
-        })
+        }
     }
 
     /// One warning for each key rinit does not apply (validated first) or does not know.
@@ -313,7 +325,7 @@ impl<'r, 'a> ProgramSection<'r, 'a> {
                 && let Some(entry) = self.entry(key)
             {
                 let message = format!("{value} is negative: the file is never rotated");
-                self.warn(entry, key, message);
+                self.warn(entry, key, &message);
             }
         }
         for (slot, key) in ["stdout_logfile_backups", "stderr_logfile_backups"]
@@ -330,7 +342,7 @@ impl<'r, 'a> ProgramSection<'r, 'a> {
                 self.warn(
                     entry,
                     key,
-                    format!("{value} is out of range: {kept} backups are kept"),
+                    &format!("{value} is out of range: {kept} backups are kept"),
                 );
             }
         }
@@ -406,13 +418,26 @@ impl<'r, 'a> ProgramSection<'r, 'a> {
             Some(entry) => Some(PathBuf::from(self.expand(entry, "directory", &names)?)),
             None => None,
         };
-        let spec = ProgramSpec {
-            name,
-            command,
-            directory,
-            environment: merged_environment(&self.reader.global_env, own_env),
-            ..template.clone()
-        };
+        // The template's settings, field by field: a whole `template.clone()` costs
+        // kilobytes of code. Log files come next; the group comes with the plan.
+        let mut spec = ProgramSpec::with_defaults(&name, command);
+        spec.priority = template.priority;
+        spec.autostart = template.autostart;
+        spec.autorestart = template.autorestart;
+        spec.exitcodes = template.exitcodes.clone();
+        spec.startsecs = template.startsecs;
+        spec.startretries = template.startretries;
+        spec.stopsignal = template.stopsignal;
+        spec.stopwaitsecs = template.stopwaitsecs;
+        spec.stopasgroup = template.stopasgroup;
+        spec.killasgroup = template.killasgroup;
+        spec.user = template.user.clone();
+        spec.umask = template.umask;
+        spec.directory = directory;
+        spec.redirect_stderr = template.redirect_stderr;
+        spec.on_exit = template.on_exit;
+        spec.output = template.output;
+        spec.environment = merged_environment(&self.reader.global_env, own_env);
         Ok(ProcessDraft { spec, names })
     }
 
@@ -511,13 +536,13 @@ impl<'r, 'a> ProgramSection<'r, 'a> {
                 let message = format!(
                     "{key}={value}: rinit writes a program's stdout to its own stdout, prefixed"
                 );
-                self.warn(entry, key, message);
+                self.warn(entry, key, &message);
                 None
             }
             "AUTO" | "SYSLOG" => {
                 let stream = &key[..6];
                 let message = format!("{key}={value}: output goes to rinit's prefixed {stream}");
-                self.warn(entry, key, message);
+                self.warn(entry, key, &message);
                 None
             }
             "NONE" | "OFF" => Some(LogFileSettings {

@@ -139,10 +139,8 @@ impl Reader<'_> {
             }
         }
         if programs.is_empty() {
-            return Err(ConfigError::new(
+            return Err(ConfigError::whole_file(
                 self.path,
-                None,
-                None,
                 "no programs defined (expected at least one [program.NAME] table)",
             ));
         }
@@ -165,8 +163,14 @@ impl Reader<'_> {
             grace = self.duration(value, "rinit.grace")?;
         }
         if let Some(value) = table.get("log_format") {
-            let formats = [("text", LogFormat::Text), ("json", LogFormat::Json)];
-            output.format = self.choice(value, "rinit.log_format", &formats)?;
+            output.format = match self.string(value, "rinit.log_format")?.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => {
+                    let expected = "\"text\" or \"json\"";
+                    return Err(self.expected(value, "rinit.log_format", expected));
+                }
+            };
         }
         if let Some(value) = table.get("log_prefix") {
             output.prefix = self.string(value, "rinit.log_prefix")?;
@@ -175,12 +179,15 @@ impl Reader<'_> {
             output.timestamps = self.boolean(value, "rinit.log_timestamps")?;
         }
         if let Some(value) = table.get("log_color") {
-            let colors = [
-                ("auto", Color::Auto),
-                ("always", Color::Always),
-                ("never", Color::Never),
-            ];
-            output.color = self.choice(value, "rinit.log_color", &colors)?;
+            output.color = match self.string(value, "rinit.log_color")?.as_str() {
+                "auto" => Color::Auto,
+                "always" => Color::Always,
+                "never" => Color::Never,
+                _ => {
+                    let expected = "\"auto\", \"always\" or \"never\"";
+                    return Err(self.expected(value, "rinit.log_color", expected));
+                }
+            };
         }
         Ok((grace, output))
     }

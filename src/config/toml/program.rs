@@ -135,21 +135,27 @@ impl Reader<'_> {
             "umask" => spec.umask = Some(self.umask(value, key)?),
             "environment" => spec.environment = self.environment(value, key)?,
             "type" => {
-                let kinds = [("service", Kind::Service), ("oneshot", Kind::Oneshot)];
-                spec.kind = self.choice(value, key, &kinds)?;
+                spec.kind = match self.string(value, key)?.as_str() {
+                    "service" => Kind::Service,
+                    "oneshot" => Kind::Oneshot,
+                    _ => return Err(self.expected(value, key, "\"service\" or \"oneshot\"")),
+                }
             }
             "output" => {
-                let outputs = [
-                    ("prefixed", ProgramOutput::Prefixed),
-                    ("inherit", ProgramOutput::Inherit),
-                ];
-                spec.output = self.choice(value, key, &outputs)?;
+                spec.output = match self.string(value, key)?.as_str() {
+                    "prefixed" => ProgramOutput::Prefixed,
+                    "inherit" => ProgramOutput::Inherit,
+                    _ => return Err(self.expected(value, key, "\"prefixed\" or \"inherit\"")),
+                }
             }
             "redirect_stderr" => spec.redirect_stderr = self.boolean(value, key)?,
             "log_prefix" => spec.prefix = Some(self.string(value, key)?),
             "on_exit" => {
-                let actions = [("shutdown", OnExit::Shutdown), ("ignore", OnExit::Ignore)];
-                spec.on_exit = self.choice(value, key, &actions)?;
+                spec.on_exit = match self.string(value, key)?.as_str() {
+                    "shutdown" => OnExit::Shutdown,
+                    "ignore" => OnExit::Ignore,
+                    _ => return Err(self.expected(value, key, "\"shutdown\" or \"ignore\"")),
+                }
             }
             "backoff" => {
                 spec.backoff.initial = self.duration(value, key)?;

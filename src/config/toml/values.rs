@@ -44,6 +44,12 @@ impl Reader<'_> {
         let DeValue::String(text) = value.get_ref() else {
             return Err(self.expected(value, key, "a string"));
         };
+        self.expanded(text, value, key)
+    }
+
+    /// `text` (all or part of `value`) `${VAR}`-expanded; a NUL is refused here, as no
+    /// key can use one.
+    fn expanded(&self, text: &str, value: &Value, key: &str) -> Result<String, ConfigError> {
         let expanded =
             expand(text, self.env).map_err(|message| self.error(&value.span(), key, message))?;
         if expanded.contains('\0') {
@@ -54,29 +60,6 @@ impl Reader<'_> {
             ));
         }
         Ok(expanded)
-    }
-
-    /// A string that is one of `choices`' names; the error lists them all.
-    pub(super) fn choice<T: Copy>(
-        &self,
-        value: &Value,
-        key: &str,
-        choices: &[(&str, T)],
-    ) -> Result<T, ConfigError> {
-        let text = self.string(value, key)?;
-        if let Some(&(_, choice)) = choices.iter().find(|(name, _)| *name == text) {
-            return Ok(choice);
-        }
-        let names: Vec<String> = choices
-            .iter()
-            .map(|(name, _)| format!("\"{name}\""))
-            .collect();
-        let expected = match names.split_last() {
-            Some((last, [])) => last.clone(),
-            Some((last, others)) => format!("{} or {last}", others.join(", ")),
-            None => String::new(),
-        };
-        Err(self.expected(value, key, &expected))
     }
 
     pub(super) fn boolean(&self, value: &Value, key: &str) -> Result<bool, ConfigError> {
@@ -132,21 +115,9 @@ impl Reader<'_> {
                         format!("expected a command line with balanced quotes, found {line:?}"),
                     )
                 })?;
-                let expand_word = |word: String| {
-                    let expanded = expand(&word, self.env)
-                        .map_err(|message| self.error(&value.span(), key, message))?;
-                    if expanded.contains('\0') {
-                        return Err(self.error(
-                            &value.span(),
-                            key,
-                            "a string cannot contain a NUL character",
-                        ));
-                    }
-                    Ok(expanded)
-                };
                 words
-                    .into_iter()
-                    .map(expand_word)
+                    .iter()
+                    .map(|word| self.expanded(word, value, key))
                     .collect::<Result<Vec<_>, _>>()?
             }
             DeValue::Array(items) => items
