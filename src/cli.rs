@@ -5,15 +5,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The default grace period: leaves 2 s of Docker's default 10 s stop timeout for the
-/// SIGKILL escalation and the final reaping, before Docker kills rinit itself.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(8);
+use crate::config::{DEFAULT_GRACE, parse_duration};
 
 pub const USAGE: &str =
     "usage: rinit [OPTIONS] -- COMMAND [ARGS...]  |  rinit [-c FILE]  |  rinit check [-c FILE]";
-
-/// Where rinit looks for its configuration when neither `-c` nor `$RINIT_CONFIG` says.
-pub const DEFAULT_CONFIG: &str = "/etc/rinit.toml";
 
 pub const HELP: &str = "\
 rinit: a small init for containers. It reaps every zombie, forwards signals, and either
@@ -121,10 +116,10 @@ pub fn parse(
                 let value = args
                     .next()
                     .ok_or_else(|| UsageError("--grace needs a duration".into()))?;
-                grace = Some(parse_duration("--grace", &value.to_string_lossy())?);
+                grace = Some(grace_duration("--grace", &value.to_string_lossy())?);
             }
             _ if text.starts_with("--grace=") => {
-                grace = Some(parse_duration("--grace", &text["--grace=".len()..])?);
+                grace = Some(grace_duration("--grace", &text["--grace=".len()..])?);
             }
             _ if text.starts_with('-') => {
                 return Err(UsageError(format!("unknown option '{text}'")));
@@ -138,7 +133,7 @@ pub fn parse(
     }
     let grace = match (grace, grace_env) {
         (Some(grace), _) => Some(grace),
-        (None, Some(env)) => Some(parse_duration("RINIT_GRACE", &env.to_string_lossy())?),
+        (None, Some(env)) => Some(grace_duration("RINIT_GRACE", &env.to_string_lossy())?),
         (None, None) => None,
     };
     if !argv.is_empty() {
@@ -172,19 +167,9 @@ pub fn parse(
     }))
 }
 
-/// A duration: a plain number of seconds (`3`, `0.5`) or humantime syntax (`500ms`, `1m`).
-pub fn parse_duration(what: &str, text: &str) -> Result<Duration, UsageError> {
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<f64>() {
-        if (0.0..1e9).contains(&seconds) {
-            return Ok(Duration::from_secs_f64(seconds));
-        }
-    } else if let Ok(duration) = humantime::parse_duration(text) {
-        return Ok(duration);
-    }
-    Err(UsageError(format!(
-        "{what}: '{text}' is not a duration (expected e.g. 500ms, 8s, 1m, or seconds)"
-    )))
+/// `--grace` or `$RINIT_GRACE` (`what`): a bad duration is a usage error.
+fn grace_duration(what: &str, text: &str) -> Result<Duration, UsageError> {
+    parse_duration(what, text).map_err(UsageError)
 }
 
 #[cfg(test)]

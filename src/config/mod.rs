@@ -1,19 +1,31 @@
 //! The configuration model: a validated, normalised [`Plan`]. Front-ends (the native
-//! TOML reader now, the supervisord reader later) produce a `Plan`; everything
-//! downstream knows only this module's types.
+//! TOML reader and the supervisord INI reader) produce a `Plan`; everything downstream
+//! knows only this module's types.
 
 pub mod checks;
 pub mod describe;
+mod duration;
+mod error;
 pub mod supervisord;
 pub mod toml;
+mod users;
+
+pub use duration::parse_duration;
+pub use error::ConfigError;
+pub use users::{RunAs, SystemUsers, UserDb};
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use libc::c_int;
 
-/// The default global shutdown budget; see `cli::DEFAULT_GRACE` for why 8 s.
-pub const DEFAULT_GRACE: Duration = crate::cli::DEFAULT_GRACE;
+/// The default grace period (the global shutdown budget): leaves 2 s of Docker's default
+/// 10 s stop timeout for the SIGKILL escalation and the final reaping, before Docker kills
+/// rinit itself.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(8);
+
+/// Where rinit looks for its configuration when neither `-c` nor `$RINIT_CONFIG` says.
+pub const DEFAULT_CONFIG: &str = "/etc/rinit.toml";
 
 /// The longest program (or group) name, in bytes. Every output line is padded to the
 /// longest name, so a name must stay a label: a longer one is a mistake, and past 65,535
@@ -21,7 +33,7 @@ pub const DEFAULT_GRACE: Duration = crate::cli::DEFAULT_GRACE;
 pub const MAX_NAME_LEN: usize = 255;
 
 /// Where the configuration is: `-c FILE`, else `$RINIT_CONFIG`, else
-/// [`crate::cli::DEFAULT_CONFIG`], else where supervisord looks (`fallbacks`, in order).
+/// [`DEFAULT_CONFIG`], else where supervisord looks (`fallbacks`, in order).
 /// The error lists what was tried.
 pub fn locate(
     explicit: Option<PathBuf>,
@@ -35,7 +47,7 @@ pub fn locate(
     if let Some(path) = env.filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(path));
     }
-    let default = PathBuf::from(crate::cli::DEFAULT_CONFIG);
+    let default = PathBuf::from(DEFAULT_CONFIG);
     let candidates = std::iter::once(&default).chain(fallbacks);
     if let Some(found) = candidates.clone().find(|path| exists(path)) {
         return Ok(found.clone());
@@ -50,8 +62,8 @@ pub fn locate(
 /// Reads a configuration file in whichever format its content shows: supervisord's INI
 /// dialect (a `[program:x]`, `[supervisord]`... section) or rinit's TOML. Returns the
 /// plan and the warnings (keys and sections read but ignored).
-pub fn load(path: &std::path::Path) -> Result<(Plan, Vec<String>), toml::ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|err| toml::ConfigError::io(path, err))?;
+pub fn load(path: &std::path::Path) -> Result<(Plan, Vec<String>), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError::io(path, err))?;
     if supervisord::looks_like_supervisord(&text) {
         let (plan, mut warnings) = supervisord::load(path)?;
         // supervisord refuses a log file whose directory does not exist; rinit would
@@ -177,17 +189,6 @@ pub struct Backoff {
     pub initial: Duration,
     pub max: Duration,
     pub reset_after: Duration,
-}
-
-/// A user to run a program as, resolved when the configuration is read (so a user that
-/// does not exist is a configuration error, reported before anything starts).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunAs {
-    pub name: String,
-    pub uid: u32,
-    pub gid: u32,
-    /// Supplementary groups, from /etc/group.
-    pub groups: Vec<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -617,7 +617,7 @@ pub const EXPAND: Target = Target {
 
 fn values(input: &[u8]) -> bool {
     let text = String::from_utf8_lossy(input);
-    let duration = crate::cli::parse_duration("grace", &text);
+    let duration = crate::config::parse_duration("grace", &text);
     if let Ok(duration) = duration {
         let _ = humantime::format_duration(duration).to_string();
     }
