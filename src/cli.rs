@@ -27,6 +27,9 @@ options:
       --grace DURATION  the shutdown budget after SIGTERM/SIGINT, and for leftover
                         processes, before SIGKILL (default 8s; env RINIT_GRACE; overrides
                         [rinit] grace; e.g. 500ms, 3s, 1m, or a number of seconds)
+      --stop-delay DURATION  on SIGTERM/SIGINT, report not ready and wait this long
+                        before stopping anything, so traffic drains (default 0; env
+                        RINIT_STOP_DELAY; overrides [rinit] stop_delay; part of --grace)
       --single-child    with -- COMMAND: forward signals to COMMAND only, not its group
   -v, --verbose         report signals, exits and reaping on stderr
   -s, -g                accepted for tini compatibility; both are always on in rinit
@@ -53,6 +56,7 @@ pub enum Invocation {
 pub struct RunArgs {
     pub argv: Vec<OsString>,
     pub grace: Duration,
+    pub stop_delay: Duration,
     pub single_child: bool,
     pub verbose: bool,
 }
@@ -63,6 +67,8 @@ pub struct SuperviseArgs {
     pub config: Option<PathBuf>,
     /// `--grace` or `$RINIT_GRACE`, which override the file's `[rinit] grace`.
     pub grace: Option<Duration>,
+    /// `--stop-delay` or `$RINIT_STOP_DELAY`, which override `[rinit] stop_delay`.
+    pub stop_delay: Option<Duration>,
     pub verbose: bool,
 }
 
@@ -70,13 +76,20 @@ pub struct SuperviseArgs {
 #[derive(Debug, PartialEq)]
 pub struct UsageError(pub String);
 
-/// Parses rinit's arguments (without argv[0]). `grace_env` is `$RINIT_GRACE`.
-pub fn parse(
-    args: impl IntoIterator<Item = OsString>,
-    grace_env: Option<OsString>,
-) -> Result<Invocation, UsageError> {
+/// The environment variables rinit reads as defaults for its options.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    /// `$RINIT_GRACE`
+    pub grace: Option<OsString>,
+    /// `$RINIT_STOP_DELAY`
+    pub stop_delay: Option<OsString>,
+}
+
+/// Parses rinit's arguments (without argv[0]).
+pub fn parse(args: impl IntoIterator<Item = OsString>, env: Env) -> Result<Invocation, UsageError> {
     let mut args = args.into_iter();
     let mut grace = None;
+    let mut stop_delay = None;
     let mut single_child = false;
     let mut verbose = false;
     let mut check = false;
@@ -121,6 +134,16 @@ pub fn parse(
             _ if text.starts_with("--grace=") => {
                 grace = Some(grace_duration("--grace", &text["--grace=".len()..])?);
             }
+            "--stop-delay" => {
+                let value = args
+                    .next()
+                    .ok_or_else(|| UsageError("--stop-delay needs a duration".into()))?;
+                stop_delay = Some(grace_duration("--stop-delay", &value.to_string_lossy())?);
+            }
+            _ if text.starts_with("--stop-delay=") => {
+                let value = &text["--stop-delay=".len()..];
+                stop_delay = Some(grace_duration("--stop-delay", value)?);
+            }
             _ if text.starts_with('-') => {
                 return Err(UsageError(format!("unknown option '{text}'")));
             }
@@ -131,10 +154,17 @@ pub fn parse(
             }
         }
     }
-    let grace = match (grace, grace_env) {
-        (Some(grace), _) => Some(grace),
-        (None, Some(env)) => Some(grace_duration("RINIT_GRACE", &env.to_string_lossy())?),
-        (None, None) => None,
+    let from_env = |what, value: Option<OsString>| match value {
+        Some(value) => grace_duration(what, &value.to_string_lossy()).map(Some),
+        None => Ok(None),
+    };
+    let grace = match grace {
+        Some(grace) => Some(grace),
+        None => from_env("RINIT_GRACE", env.grace)?,
+    };
+    let stop_delay = match stop_delay {
+        Some(delay) => Some(delay),
+        None => from_env("RINIT_STOP_DELAY", env.stop_delay)?,
     };
     if !argv.is_empty() {
         if check || config.is_some() {
@@ -145,6 +175,7 @@ pub fn parse(
         return Ok(Invocation::Run(RunArgs {
             argv,
             grace: grace.unwrap_or(DEFAULT_GRACE),
+            stop_delay: stop_delay.unwrap_or_default(),
             single_child,
             verbose,
         }));
@@ -163,11 +194,13 @@ pub fn parse(
     Ok(Invocation::Supervise(SuperviseArgs {
         config,
         grace,
+        stop_delay,
         verbose,
     }))
 }
 
-/// `--grace` or `$RINIT_GRACE` (`what`): a bad duration is a usage error.
+/// `--grace`, `--stop-delay` or their variables (`what`): a bad duration is a usage
+/// error.
 fn grace_duration(what: &str, text: &str) -> Result<Duration, UsageError> {
     parse_duration(what, text).map_err(UsageError)
 }
@@ -176,8 +209,15 @@ fn grace_duration(what: &str, text: &str) -> Result<Duration, UsageError> {
 mod tests {
     use super::*;
 
+    fn grace_env(grace: Option<OsString>) -> Env {
+        Env {
+            grace,
+            stop_delay: None,
+        }
+    }
+
     fn parse_strs(args: &[&str]) -> Result<Invocation, UsageError> {
-        parse(args.iter().map(OsString::from), None)
+        parse(args.iter().map(OsString::from), Env::default())
     }
 
     fn run_args(args: &[&str]) -> RunArgs {
@@ -224,12 +264,12 @@ mod tests {
     fn flag_wins_over_environment() {
         let env = Some(OsString::from("3s"));
         let args = || ["--", "x"].iter().map(OsString::from);
-        match parse(args(), env.clone()) {
+        match parse(args(), grace_env(env.clone())) {
             Ok(Invocation::Run(run)) => assert_eq!(run.grace, Duration::from_secs(3)),
             other => panic!("{other:?}"),
         }
         let with_flag = ["--grace", "1s", "--", "x"].iter().map(OsString::from);
-        match parse(with_flag, env) {
+        match parse(with_flag, grace_env(env)) {
             Ok(Invocation::Run(run)) => assert_eq!(run.grace, Duration::from_secs(1)),
             other => panic!("{other:?}"),
         }
@@ -242,6 +282,7 @@ mod tests {
         let default = Invocation::Supervise(SuperviseArgs {
             config: None,
             grace: None,
+            stop_delay: None,
             verbose: false,
         });
         assert_eq!(parse_strs(&[]), Ok(default));
@@ -256,6 +297,7 @@ mod tests {
             Ok(Invocation::Supervise(SuperviseArgs {
                 config: Some("/x.toml".into()),
                 grace: Some(Duration::from_secs(3)),
+                stop_delay: None,
                 verbose: true,
             }))
         );

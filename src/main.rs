@@ -34,8 +34,7 @@ fn run(log: &log::Stderr) -> i32 {
     // fds 0-2 are open: Rust's runtime opens /dev/null on any that a container runtime
     // left closed, before main (tests/single_command.rs checks it), so no pipe or
     // signalfd of rinit's can land on them and be inherited as a child's stdio.
-    let invocation = match cli::parse(std::env::args_os().skip(1), std::env::var_os("RINIT_GRACE"))
-    {
+    let invocation = match cli::parse(std::env::args_os().skip(1), env()) {
         Ok(invocation) => invocation,
         Err(cli::UsageError(message)) => {
             warn!(log, "{message}");
@@ -58,6 +57,7 @@ fn run(log: &log::Stderr) -> i32 {
             let options = driver::single::Options {
                 argv: run.argv,
                 grace: run.grace,
+                stop_delay: run.stop_delay,
                 single_child: run.single_child,
             };
             driver::single::run(options, &mut reactor, log)
@@ -74,11 +74,21 @@ fn run(log: &log::Stderr) -> i32 {
             if let Some(grace) = args.grace {
                 plan.grace = grace;
             }
+            if let Some(delay) = args.stop_delay {
+                plan.stop_delay = delay;
+            }
             let Some(mut reactor) = start_as_init(log) else {
                 return 1;
             };
             driver::supervise::run(plan, &mut reactor, log)
         }
+    }
+}
+
+fn env() -> cli::Env {
+    cli::Env {
+        grace: std::env::var_os("RINIT_GRACE"),
+        stop_delay: std::env::var_os("RINIT_STOP_DELAY"),
     }
 }
 

@@ -138,28 +138,32 @@ fn wait_stdout(rinit: &Rinit, line: &str, n: usize) {
 }
 
 #[test]
-fn priorities_start_in_order_each_waiting_for_the_previous_to_be_running() {
+fn with_ready_running_priorities_start_in_order_each_waiting_for_the_previous_to_be_running() {
     // File order is the reverse of the start order: priority, then name, decides.
     const TOML: &str = "
 [program.c]
 command = ['@TP@', 'sleep']
 priority = 3
 startsecs = 0.2
+ready = 'running'
 
 [program.b]
 command = ['@TP@', 'sleep']
 priority = 2
 startsecs = 0.3
+ready = 'running'
 
 [program.a2]
 command = ['@TP@', 'sleep']
 priority = 1
 startsecs = 0.3
+ready = 'running'
 
 [program.a]
 command = ['@TP@', 'sleep']
 priority = 1
 startsecs = 0.5
+ready = 'running'
 ";
     in_both_modes(|mode| {
         let dir = TempDir::new();
@@ -214,6 +218,7 @@ fn a_crash_loop_goes_fatal_and_the_container_exits_with_its_code() {
 command = ['@TP@', 'sleep']
 priority = 1
 startsecs = 0.2
+ready = 'running'
 
 [program.crash]
 command = ['sh', '-c', 'exit 7']
@@ -723,6 +728,7 @@ stopwaitsecs = 60
 command = ['@TP@', 'sleep']
 priority = 1
 startsecs = 0.2
+ready = 'running'
 
 [program.job]
 command = ['sh', '-c', 'exit 0']

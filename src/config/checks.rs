@@ -2,9 +2,6 @@
 //! defaults applied. Both readers build these; the parsing of addresses and URLs is
 //! here so that both accept exactly the same forms.
 
-// Wired into the readers and the supervisor in the commits that follow.
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -28,10 +25,6 @@ pub enum ReadyKind {
     Running,
     /// A probe succeeds.
     Probe(Probe),
-    /// `READY=1` on `$NOTIFY_SOCKET` (sd_notify).
-    Notify,
-    /// A newline written to this fd (s6's notification-fd).
-    Fd(i32),
     /// A line of the program's output contains this text.
     Log(String),
 }
@@ -92,8 +85,6 @@ impl ReadySpec {
             ReadyKind::Started => "started".into(),
             ReadyKind::Running => "running".into(),
             ReadyKind::Probe(probe) => probe.describe(),
-            ReadyKind::Notify => "notify systemd".into(),
-            ReadyKind::Fd(fd) => format!("fd {fd}"),
             ReadyKind::Log(text) => format!("log {text:?}"),
         }
     }

@@ -288,6 +288,7 @@ mod tests {
         let plan = Plan {
             source: PathBuf::from("/etc/rinit.toml"),
             grace: Duration::from_secs(8),
+            stop_delay: Duration::ZERO,
             programs: vec![migrate, web],
             output: Default::default(),
         };
@@ -308,6 +309,7 @@ mod tests {
         let plan = Plan {
             source: PathBuf::from("/etc/rinit.toml"),
             grace: Duration::from_secs(8),
+            stop_delay: Duration::ZERO,
             programs: vec![web],
             output: Default::default(),
         };

@@ -3,6 +3,7 @@
 //! knows only this module's types.
 
 pub mod checks;
+pub use checks::{HealthSpec, Probe, ReadyKind, ReadySpec};
 pub mod describe;
 mod duration;
 mod error;
@@ -98,6 +99,9 @@ pub struct Plan {
     /// `[rinit] grace`: one deadline for the whole shutdown; when it passes, everything
     /// left is SIGKILLed.
     pub grace: Duration,
+    /// `[rinit] stop_delay`: on an outside stop, how long rinit reports itself not
+    /// ready before it stops anything (part of `grace`).
+    pub stop_delay: Duration,
     /// Programs sorted by (priority, name): the start order.
     pub programs: Vec<ProgramSpec>,
     /// How the programs' output lines (and rinit's own) look.
@@ -235,6 +239,10 @@ pub struct ProgramSpec {
     /// (supervisord's `stdout_logfile=/path`, with `_maxbytes` and `_backups`).
     pub stdout_log: Option<LogFileSettings>,
     pub stderr_log: Option<LogFileSettings>,
+    /// When it counts as ready: the start gate of the next priority waits for it.
+    pub ready: ReadySpec,
+    /// A check that restarts it when it fails `failures` times in a row.
+    pub health: Option<HealthSpec>,
 }
 
 /// A log file a stream is written to, raw, with supervisord's rotation.
@@ -282,6 +290,8 @@ impl ProgramSpec {
             stderr_logfile: None,
             stdout_log: None,
             stderr_log: None,
+            ready: ReadySpec::default(),
+            health: None,
         }
     }
 

@@ -29,7 +29,9 @@ pub trait Mode {
     /// The fds to wait on for writing (a connect in progress).
     fn watch_writable(&self, _fds: &mut Vec<RawFd>) {}
     /// A watched fd is ready (or at its end, or in error).
-    fn on_readable(&mut self, _fd: RawFd) {}
+    fn on_readable(&mut self, _fd: RawFd) -> Option<i32> {
+        None
+    }
     /// A signal other than SIGCHLD (reaping follows every wake-up anyway).
     fn on_signal(&mut self, sig: c_int, now: Instant) -> Option<i32>;
     /// After every wake-up: reap what exited and react.
@@ -61,7 +63,9 @@ pub fn drive(mode: &mut impl Mode, reactor: &mut Reactor) -> i32 {
         }
         let now = Instant::now();
         for &fd in &readable {
-            mode.on_readable(fd);
+            if let Some(code) = mode.on_readable(fd) {
+                return code;
+            }
         }
         for &sig in &received {
             if sig == libc::SIGCHLD {

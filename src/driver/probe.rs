@@ -4,7 +4,6 @@
 //! out attempt is simply dropped, which closes its socket.
 
 // Used by the driver in the next commits.
-#![allow(dead_code)]
 
 use std::io;
 use std::mem::size_of;

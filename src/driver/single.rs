@@ -18,6 +18,8 @@ use crate::sys::{reap, spawn, tree, tty};
 pub struct Options {
     pub argv: Vec<OsString>,
     pub grace: Duration,
+    /// The drain delay: how long a stop request waits before it is forwarded.
+    pub stop_delay: Duration,
     /// Forward signals to the child only, not to its whole process group.
     pub single_child: bool,
 }
@@ -44,7 +46,7 @@ pub fn run(options: Options, reactor: &mut Reactor, log: &dyn Sink) -> i32 {
         child_alive: true,
         single_child: options.single_child,
         gave_terminal: terminal,
-        policy: Policy::new(options.grace),
+        policy: Policy::new(options.grace, options.stop_delay),
         orphans_reaped: 0,
         kill_announced: false,
         reaped: Vec::new(),

@@ -10,15 +10,16 @@ use std::time::{Duration, Instant};
 
 use libc::{c_int, pid_t};
 
+use super::probe::{Attempt, Outcome};
 use super::{Mode, cleanup};
-use crate::config::{Color, LogFormat, Plan, ProgramOutput};
+use crate::config::{Color, LogFormat, Plan, Probe, ProgramOutput, ReadyKind};
 use crate::log::Sink;
 use crate::output::format::{Stream, Style};
 use crate::output::logfile::{LogFile, LogFileSpec};
 use crate::output::mux::{Dest, Mux};
 use crate::plain::{ExitStatus, signal};
 use crate::reactor::Reactor;
-use crate::supervisor::program::Notice;
+use crate::supervisor::program::{Check, Notice};
 use crate::supervisor::set::{Command, Reason, Supervisor};
 use crate::sys::{reap, spawn, tree};
 
@@ -49,6 +50,7 @@ pub fn run(plan: Plan, reactor: &mut Reactor, log: &dyn Sink) -> i32 {
         mux,
         styles,
         log_files: HashMap::new(),
+        probes: HashMap::new(),
     };
     let commands = driver.supervisor.start(Instant::now());
     let code = match driver.perform(commands) {
@@ -110,6 +112,16 @@ struct Driver {
     styles: Styles,
     /// Log files by path.
     log_files: HashMap<PathBuf, Arc<LogFile>>,
+    /// Probe attempts under way, by program and check.
+    probes: HashMap<(usize, Check), ProbeRun>,
+}
+
+/// One probe attempt under way.
+enum ProbeRun {
+    /// tcp or http: a socket the reactor watches.
+    Net(Attempt),
+    /// exec: a child of its own, leading its own process group.
+    Exec(pid_t),
 }
 
 impl Mode for Driver {
@@ -123,10 +135,31 @@ impl Mode for Driver {
 
     fn watch(&self, fds: &mut Vec<RawFd>) {
         self.mux.watch(fds);
+        fds.extend(self.net_probes(false));
     }
 
-    fn on_readable(&mut self, fd: RawFd) {
+    fn watch_writable(&self, fds: &mut Vec<RawFd>) {
+        fds.extend(self.net_probes(true));
+    }
+
+    fn on_readable(&mut self, fd: RawFd) -> Option<i32> {
+        let probe = self.probes.iter_mut().find_map(|(&key, run)| match run {
+            ProbeRun::Net(attempt) if attempt.fd() == fd => Some((key, attempt.advance()?)),
+            ProbeRun::Net(_) | ProbeRun::Exec(_) => None,
+        });
+        if let Some(((program, check), outcome)) = probe {
+            self.probes.remove(&(program, check));
+            let outcome = match outcome {
+                Outcome::Passed => Ok(()),
+                Outcome::Failed(reason) => Err(reason),
+            };
+            let commands = self
+                .supervisor
+                .on_probe(program, check, outcome, Instant::now());
+            return self.perform(commands);
+        }
         self.mux.on_readable(fd);
+        self.lines_seen()
     }
 
     fn on_signal(&mut self, sig: c_int, now: Instant) -> Option<i32> {
@@ -147,8 +180,29 @@ impl Mode for Driver {
         for &(index, _) in &exits {
             self.mux.drain_program(index);
         }
+        if let Some(code) = self.lines_seen() {
+            return Some(code);
+        }
+        let mut probe_results = Vec::new();
+        for &(pid, status) in &self.reaped {
+            let key = self.probes.iter().find_map(|(&key, run)| match run {
+                ProbeRun::Exec(p) if *p == pid => Some(key),
+                ProbeRun::Exec(_) | ProbeRun::Net(_) => None,
+            });
+            if let Some(key) = key {
+                self.probes.remove(&key);
+                let outcome = match status {
+                    ExitStatus::Exited(0) => Ok(()),
+                    other => Err(format!("exited with {other}")),
+                };
+                probe_results.push((key, outcome));
+            }
+        }
         let children_left = remaining == reap::Remaining::Some;
-        let commands = self.supervisor.on_reaped(exits, children_left, now);
+        let mut commands = self.supervisor.on_reaped(exits, children_left, now);
+        for ((program, check), outcome) in probe_results {
+            commands.extend(self.supervisor.on_probe(program, check, outcome, now));
+        }
         self.perform(commands)
     }
 
@@ -159,6 +213,111 @@ impl Mode for Driver {
 }
 
 impl Driver {
+    /// The sockets of probe attempts waiting to write (connect, request) or to read.
+    fn net_probes(&self, writable: bool) -> impl Iterator<Item = RawFd> + '_ {
+        self.probes.values().filter_map(move |run| match run {
+            ProbeRun::Net(attempt) if attempt.wants_write() == writable => Some(attempt.fd()),
+            ProbeRun::Net(_) | ProbeRun::Exec(_) => None,
+        })
+    }
+
+    /// Programs whose awaited log line went by are ready.
+    fn lines_seen(&mut self) -> Option<i32> {
+        let now = Instant::now();
+        let mut commands = Vec::new();
+        for program in self.mux.take_ready() {
+            commands.extend(self.supervisor.on_ready_signal(program, now));
+        }
+        self.perform(commands)
+    }
+
+    /// Starts an attempt of a program's probe. `Some(outcome)` when it is decided at
+    /// once (it could not start, or a loopback connect was refused straight away).
+    fn start_probe(&mut self, program: usize, check: Check) -> Option<Result<(), String>> {
+        let spec = &self.supervisor.programs()[program].spec;
+        let probe = match (check, &spec.ready.kind, &spec.health) {
+            (Check::Ready, ReadyKind::Probe(probe), _) => probe.clone(),
+            (Check::Health, _, Some(health)) => health.probe.clone(),
+            _ => return Some(Err("no probe configured".into())),
+        };
+        if let Probe::Exec(command) = &probe {
+            return match self.spawn_exec_probe(program, check, command) {
+                Ok(pid) => {
+                    self.probes.insert((program, check), ProbeRun::Exec(pid));
+                    None
+                }
+                Err(err) => Some(Err(err.to_string())),
+            };
+        }
+        match Attempt::start(&probe) {
+            Ok(attempt) => match attempt.outcome() {
+                Some(Outcome::Passed) => Some(Ok(())),
+                Some(Outcome::Failed(reason)) => Some(Err(reason.clone())),
+                None => {
+                    self.probes.insert((program, check), ProbeRun::Net(attempt));
+                    None
+                }
+            },
+            Err(err) => Some(Err(err.to_string())),
+        }
+    }
+
+    /// An exec probe: the program's user, directory and environment, its own process
+    /// group, its output prefixed `NAME[ready]` or `NAME[health]`.
+    fn spawn_exec_probe(
+        &mut self,
+        program: usize,
+        check: Check,
+        command: &[String],
+    ) -> Result<pid_t, spawn::SpawnError> {
+        let Driver {
+            supervisor,
+            mux,
+            styles,
+            ..
+        } = self;
+        let spec = &supervisor.programs()[program].spec;
+        let argv: Vec<OsString> = command.iter().map(OsString::from).collect();
+        let (reader, writer) = os_pipe::pipe().map_err(|error| spawn::SpawnError {
+            program: command.first().cloned().unwrap_or_default(),
+            error,
+            step: Some("cannot create the output pipe".into()),
+        })?;
+        let request = spawn::SpawnRequest {
+            argv: &argv,
+            terminal: None,
+            new_session: true,
+            env: &spec.environment,
+            directory: spec.directory.as_deref(),
+            user: spec.user.as_ref().map(|user| spawn::Credentials {
+                uid: user.uid,
+                gid: user.gid,
+                groups: &user.groups,
+            }),
+            umask: spec.umask,
+            stdout: Some(writer.as_fd()),
+            stderr: Some(writer.as_fd()),
+        };
+        let pid = spawn::spawn(&request)?;
+        drop(writer);
+        let which = match check {
+            Check::Ready => "ready",
+            Check::Health => "health",
+        };
+        let label = format!("{}[{which}]", spec.name);
+        let style = style_for(&styles.spec, spec.prefix.as_deref(), Dest::Stdout);
+        mux.add(
+            program,
+            &label,
+            Stream::Stdout,
+            None,
+            Dest::Stdout,
+            style,
+            reader.into(),
+        );
+        Ok(pid)
+    }
+
     /// Every program's pipes to their end, then the exit line, then every line written:
     /// lossless, but bounded, since a pipe held open by a process outside rinit's reach,
     /// or a stalled reader of rinit's stdout, must not keep a stopped container alive.
@@ -182,7 +341,14 @@ impl Driver {
                 Command::Spawn(index) => {
                     let now = Instant::now();
                     let more = match self.spawn_program(index) {
-                        Ok(pid) => self.supervisor.on_spawned(index, pid, now),
+                        Ok(pid) => {
+                            if let ReadyKind::Log(text) =
+                                &self.supervisor.programs()[index].spec.ready.kind
+                            {
+                                self.mux.await_line(index, text);
+                            }
+                            self.supervisor.on_spawned(index, pid, now)
+                        }
                         Err(err) => {
                             let (code, message) = (err.exit_code(), err.to_string());
                             self.supervisor.on_spawn_failed(index, code, message, now)
@@ -208,8 +374,26 @@ impl Driver {
                         unsafe { libc::kill(-pgid, libc::SIGKILL) };
                     }
                 }
+                // Ready at the spawn is the default: no line for each start.
+                Command::Notice(index, Notice::Ready { .. })
+                    if self.supervisor.programs()[index].spec.ready.kind == ReadyKind::Started => {}
                 Command::Notice(index, notice) => {
-                    crate::warn!(&self.mux, "{}: {}", self.name(index), describe(&notice));
+                    let how = self.supervisor.programs()[index].spec.ready.describe();
+                    let text = describe(&notice, &how);
+                    crate::warn!(&self.mux, "{}: {text}", self.name(index));
+                }
+                Command::StartProbe { program, check } => {
+                    if let Some(outcome) = self.start_probe(program, check) {
+                        let now = Instant::now();
+                        queue.extend(self.supervisor.on_probe(program, check, outcome, now));
+                    }
+                }
+                Command::CancelProbe { program, check } => {
+                    if let Some(ProbeRun::Exec(pid)) = self.probes.remove(&(program, check)) {
+                        // SAFETY: plain kill of the probe's own, still unreaped group.
+                        // Reaped later as any orphan: its outcome is no longer wanted.
+                        unsafe { libc::kill(-pid, libc::SIGKILL) };
+                    }
                 }
                 Command::ShuttingDown(reason) => {
                     crate::warn!(&self.mux, "{}", self.explain(&reason))
@@ -401,7 +585,8 @@ struct Pipes {
 }
 
 /// The text of an event line, after `rinit: NAME: `.
-pub fn describe(notice: &Notice) -> String {
+/// `how`: the readiness check, for the `ready` line.
+pub fn describe(notice: &Notice, how: &str) -> String {
     let duration = |d: &std::time::Duration| humantime::format_duration(*d).to_string();
     match notice {
         Notice::Started { pid } => format!("started (pid {pid})"),
@@ -426,5 +611,14 @@ pub fn describe(notice: &Notice) -> String {
         Notice::StopTimeout => "did not stop in time: sending SIGKILL".into(),
         Notice::Stopped { status } => format!("stopped ({status})"),
         Notice::Done => "done: will not be restarted".into(),
+        Notice::Ready { after } => format!("ready ({how}, {} ms)", after.as_millis()),
+        Notice::NotReady { within } => format!("not ready within {}", duration(within)),
+        Notice::HealthFailed {
+            reason,
+            in_a_row,
+            of,
+        } => format!("health check failed ({in_a_row} of {of}): {reason}"),
+        Notice::Unhealthy => "unhealthy: restarting".into(),
+        Notice::Healthy => "healthy again".into(),
     }
 }

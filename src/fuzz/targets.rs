@@ -814,8 +814,9 @@ fn cli(input: &[u8]) -> bool {
         .split(|&b| b == 0)
         .map(|arg| std::ffi::OsString::from_vec(arg.to_vec()))
         .collect();
-    let grace_env = if flags & 1 == 1 { args.pop() } else { None };
-    let result = crate::cli::parse(args, grace_env);
+    let grace = if flags & 1 == 1 { args.pop() } else { None };
+    let stop_delay = if flags & 2 == 2 { args.pop() } else { None };
+    let result = crate::cli::parse(args, crate::cli::Env { grace, stop_delay });
     let _ = format!("{result:?}");
     let _ = crate::sys::tree::parse_ppid(&String::from_utf8_lossy(rest));
     result.is_ok()

@@ -84,6 +84,10 @@ pub struct Mux {
     /// Every log file, for the final flush.
     files: Vec<Arc<LogFile>>,
     file_reporter: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Programs waiting for a line containing this text (`ready = { log = … }`).
+    ready_texts: Vec<(usize, Vec<u8>)>,
+    /// Programs whose awaited line went by, since the last [`Mux::take_ready`].
+    ready_seen: Vec<usize>,
 }
 
 impl Mux {
@@ -137,6 +141,8 @@ impl Mux {
             own_style,
             atomic,
             files: Vec::new(),
+            ready_texts: Vec::new(),
+            ready_seen: Vec::new(),
             file_reporter: Arc::new(move |text: &str| {
                 if let Some(to_stderr) = stderr_cell.get() {
                     let mut line = to_stderr.buffer();
@@ -375,11 +381,35 @@ impl Mux {
     fn split(&mut self, index: usize, len: usize) {
         let now = SystemTime::now();
         let pipe = &mut self.pipes[index];
+        let program = pipe.program;
+        let wanted = self.ready_texts.iter().position(|(p, _)| *p == program);
+        let text = wanted.map(|at| self.ready_texts[at].1.as_slice());
+        let mut seen = false;
         let (format, lines) = (&pipe.format, &mut self.lines);
         pipe.splitter.push(&self.buf[..len], |piece| {
+            if let Some(text) = text {
+                seen |= piece.text.windows(text.len()).any(|w| w == text);
+            }
             format.write(piece.text, piece.continuation, now, lines);
         });
+        if let (true, Some(at)) = (seen, wanted) {
+            self.ready_texts.swap_remove(at);
+            self.ready_seen.push(program);
+        }
         self.flush_lines(index);
+    }
+
+    /// Watch `program`'s lines (from now on, until seen once) for one containing `text`.
+    pub fn await_line(&mut self, program: usize, text: &str) {
+        self.ready_texts.retain(|(p, _)| *p != program);
+        if !text.is_empty() {
+            self.ready_texts.push((program, text.as_bytes().to_vec()));
+        }
+    }
+
+    /// The programs whose awaited line went by since the last call.
+    pub fn take_ready(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.ready_seen)
     }
 
     fn close_pipe(&mut self, index: usize) {

@@ -4,6 +4,8 @@
 //! left, or [`KILL_WAIT`] after SIGKILL whatever survived.
 //!
 //! ```text
+//! Running ──stop request──► Delaying ──stop_delay, or a 2nd request──► Stopping
+//!    │      (stop_delay > 0: not ready, traffic drains; part of the grace budget)
 //! Running ──stop request / shutdown──► Stopping ──own gone, others left──► Draining
 //!    │  (deadline = now + grace)          │      (SIGTERM the rest, deadline kept)│
 //!    └──own gone, others left (deadline = now + grace)───────────────────────────►┤
@@ -28,6 +30,9 @@ pub const KILL_WAIT: Duration = Duration::from_secs(2);
 pub enum Phase {
     /// Nothing asked for a stop yet.
     Running,
+    /// An outside stop request arrived; rinit reports itself not ready and waits
+    /// `stop_delay` (the drain delay) before it stops anything.
+    Delaying,
     /// rinit's own processes are being stopped; the grace deadline runs.
     Stopping,
     /// rinit's own processes are gone; what they left behind was sent SIGTERM.
@@ -81,18 +86,25 @@ pub enum KillReason {
 
 pub struct Endgame {
     grace: Duration,
+    stop_delay: Duration,
     phase: Phase,
+    /// When the next Deadline event is due: the end of the drain delay, of the grace
+    /// budget, or of the wait after SIGKILL.
     deadline: Option<Instant>,
+    /// The end of the grace budget, once a shutdown began.
+    grace_end: Option<Instant>,
     /// SIGTERM/SIGINT received so far: the second one kills at once.
     stop_requests: u32,
 }
 
 impl Endgame {
-    pub fn new(grace: Duration) -> Self {
+    pub fn new(grace: Duration, stop_delay: Duration) -> Self {
         Endgame {
             grace,
+            stop_delay,
             phase: Phase::Running,
             deadline: None,
+            grace_end: None,
             stop_requests: 0,
         }
     }
@@ -109,7 +121,10 @@ impl Endgame {
     /// Whether signals other than stop requests still go to rinit's own processes:
     /// not once they are gone (leftovers get only the endgame's signals).
     pub fn forwards_signals(&self) -> bool {
-        matches!(self.phase, Phase::Running | Phase::Stopping)
+        matches!(
+            self.phase,
+            Phase::Running | Phase::Delaying | Phase::Stopping
+        )
     }
 
     /// Decides every phase × event pair; see the module's diagram. At most one step.
@@ -120,11 +135,25 @@ impl Endgame {
             self.stop_requests = self.stop_requests.saturating_add(1);
         }
         match (self.phase, event) {
-            (Running, StopRequest | Shutdown) => {
-                self.phase = Stopping;
-                self.deadline = self.grace_deadline(now);
-                Some(Step::StopOwn)
+            (Running, StopRequest) if !self.stop_delay.is_zero() => {
+                self.grace_end = self.grace_deadline(now);
+                let delay_end = now.checked_add(self.stop_delay);
+                self.deadline = match (delay_end, self.grace_end) {
+                    (Some(delay), Some(grace)) => Some(delay.min(grace)),
+                    (delay, grace) => delay.or(grace),
+                };
+                self.phase = Delaying;
+                None
             }
+            (Running, StopRequest | Shutdown) => {
+                self.grace_end = self.grace_deadline(now);
+                self.stop_own()
+            }
+            // The drain delay ends early on a second request, or when it is over; a
+            // program ending meanwhile changes nothing (the stop is coming anyway).
+            (Delaying, StopRequest) => self.stop_own(),
+            (Delaying, Deadline) if self.is_due(now) => self.stop_own(),
+            (Delaying, Deadline | Shutdown | Reaped { .. }) => None,
             // A first stop request during a shutdown with another cause keeps the
             // deadline; only a second one kills at once.
             (Stopping | Draining, StopRequest) if self.stop_requests >= 2 => {
@@ -132,18 +161,21 @@ impl Endgame {
             }
             (Stopping | Draining, StopRequest) | (Killing | Done, StopRequest) => None,
             (Stopping | Draining | Killing | Done, Shutdown) => None,
-            (Running | Stopping | Draining | Killing, OwnGone { others_left: false }) => {
-                self.finish()
-            }
+            (
+                Running | Delaying | Stopping | Draining | Killing,
+                OwnGone { others_left: false },
+            ) => self.finish(),
             (Done, OwnGone { .. }) => None,
             (Running, OwnGone { others_left: true }) => {
-                self.deadline = self.grace_deadline(now);
+                self.grace_end = self.grace_deadline(now);
+                self.deadline = self.grace_end;
                 self.phase = Draining;
                 Some(Step::TerminateRest)
             }
             // A stop under way keeps its deadline: the grace period is one budget for
             // the whole shutdown, not one per step.
-            (Stopping, OwnGone { others_left: true }) => {
+            (Delaying | Stopping, OwnGone { others_left: true }) => {
+                self.deadline = self.grace_end;
                 self.phase = Draining;
                 Some(Step::TerminateRest)
             }
@@ -181,6 +213,12 @@ impl Endgame {
         }
     }
 
+    fn stop_own(&mut self) -> Option<Step> {
+        self.phase = Phase::Stopping;
+        self.deadline = self.grace_end;
+        Some(Step::StopOwn)
+    }
+
     fn is_due(&self, now: Instant) -> bool {
         self.deadline.is_some_and(|deadline| now >= deadline)
     }
@@ -208,6 +246,7 @@ mod tests {
     use super::*;
 
     const GRACE: Duration = Duration::from_secs(8);
+    const DELAY: Duration = Duration::from_secs(3);
     const EVENTS: [Event; 7] = [
         Event::StopRequest,
         Event::Shutdown,
@@ -227,9 +266,17 @@ mod tests {
 
     /// An endgame brought into `phase` the way a run would, at `t0`.
     fn in_phase(phase: Phase, t0: Instant) -> Endgame {
-        let mut e = Endgame::new(GRACE);
+        let delay = if phase == Phase::Delaying {
+            DELAY
+        } else {
+            Duration::ZERO
+        };
+        let mut e = Endgame::new(GRACE, delay);
         match phase {
             Phase::Running => {}
+            Phase::Delaying => {
+                e.on(Event::StopRequest, t0);
+            }
             Phase::Stopping => {
                 e.on(Event::Shutdown, t0);
             }
@@ -255,7 +302,7 @@ mod tests {
         let t0 = Instant::now();
         // (phase, event index in EVENTS) → (steps, phase after), with the event at the
         // phase's deadline where it has one.
-        let table: [(Phase, [Outcome; 7]); 5] = [
+        let table: [(Phase, [Outcome; 7]); 6] = [
             (
                 Running,
                 [
@@ -266,6 +313,18 @@ mod tests {
                     (None, Running),
                     (None, Running),
                     (None, Running),
+                ],
+            ),
+            (
+                Delaying,
+                [
+                    (Some(StopOwn), Stopping), // a second request skips the delay
+                    (None, Delaying),
+                    (Some(TerminateRest), Draining),
+                    (Some(Exit), Done),
+                    (None, Delaying),
+                    (None, Delaying),
+                    (Some(StopOwn), Stopping),
                 ],
             ),
             (
@@ -341,7 +400,7 @@ mod tests {
     #[test]
     fn one_grace_budget_for_the_whole_shutdown() {
         let t0 = Instant::now();
-        let mut e = Endgame::new(GRACE);
+        let mut e = Endgame::new(GRACE, Duration::ZERO);
         e.on(Event::StopRequest, t0);
         assert_eq!(e.deadline(), Some(t0 + GRACE));
         let later = t0 + Duration::from_secs(3);
@@ -357,7 +416,7 @@ mod tests {
     #[test]
     fn leftovers_of_a_child_that_ended_by_itself_get_a_fresh_budget() {
         let t0 = Instant::now();
-        let mut e = Endgame::new(GRACE);
+        let mut e = Endgame::new(GRACE, Duration::ZERO);
         let t1 = t0 + Duration::from_secs(100);
         e.on(Event::OwnGone { others_left: true }, t1);
         assert_eq!(e.deadline(), Some(t1 + GRACE));
@@ -366,16 +425,59 @@ mod tests {
     #[test]
     fn the_second_stop_request_kills_whatever_caused_the_first() {
         let t0 = Instant::now();
-        let mut e = Endgame::new(GRACE);
+        let mut e = Endgame::new(GRACE, Duration::ZERO);
         assert_eq!(e.on(Event::StopRequest, t0), Some(Step::StopOwn));
         assert_eq!(
             e.on(Event::StopRequest, t0),
             Some(Step::Kill(KillReason::RepeatedStopSignal))
         );
         // Leftovers draining after a stop: the second request still kills.
-        let mut e = Endgame::new(GRACE);
+        let mut e = Endgame::new(GRACE, Duration::ZERO);
         e.on(Event::StopRequest, t0);
         e.on(Event::OwnGone { others_left: true }, t0);
+        assert_eq!(
+            e.on(Event::StopRequest, t0),
+            Some(Step::Kill(KillReason::RepeatedStopSignal))
+        );
+    }
+
+    #[test]
+    fn the_drain_delay_is_part_of_the_grace_budget() {
+        let t0 = Instant::now();
+        let mut e = Endgame::new(GRACE, DELAY);
+        assert_eq!(e.on(Event::StopRequest, t0), None);
+        assert_eq!(e.phase(), Phase::Delaying);
+        assert_eq!(e.deadline(), Some(t0 + DELAY));
+        assert_eq!(
+            e.on(Event::Deadline, t0 + DELAY - Duration::from_millis(1)),
+            None
+        );
+        assert_eq!(e.on(Event::Deadline, t0 + DELAY), Some(Step::StopOwn));
+        assert_eq!(e.deadline(), Some(t0 + GRACE), "not t0 + DELAY + GRACE");
+        // A delay longer than the budget ends with it.
+        let mut e = Endgame::new(GRACE, 2 * GRACE);
+        e.on(Event::StopRequest, t0);
+        assert_eq!(e.deadline(), Some(t0 + GRACE));
+        assert_eq!(e.on(Event::Deadline, t0 + GRACE), Some(Step::StopOwn));
+        assert_eq!(
+            e.on(Event::Deadline, t0 + GRACE),
+            Some(Step::Kill(KillReason::GraceExpired))
+        );
+    }
+
+    #[test]
+    fn a_shutdown_caused_by_a_program_does_not_wait_the_drain_delay() {
+        let t0 = Instant::now();
+        let mut e = Endgame::new(GRACE, DELAY);
+        assert_eq!(e.on(Event::Shutdown, t0), Some(Step::StopOwn));
+    }
+
+    #[test]
+    fn after_a_skipped_delay_the_next_request_kills() {
+        let t0 = Instant::now();
+        let mut e = Endgame::new(GRACE, DELAY);
+        e.on(Event::StopRequest, t0);
+        assert_eq!(e.on(Event::StopRequest, t0), Some(Step::StopOwn));
         assert_eq!(
             e.on(Event::StopRequest, t0),
             Some(Step::Kill(KillReason::RepeatedStopSignal))
@@ -387,6 +489,7 @@ mod tests {
         let t0 = Instant::now();
         let forwards = |phase| in_phase(phase, t0).forwards_signals();
         assert!(forwards(Phase::Running) && forwards(Phase::Stopping));
+        assert!(forwards(Phase::Delaying));
         assert!(!forwards(Phase::Draining) && !forwards(Phase::Killing));
         assert!(!forwards(Phase::Done));
     }
@@ -394,7 +497,7 @@ mod tests {
     #[test]
     fn an_absurd_grace_period_means_no_deadline_instead_of_a_panic() {
         let t0 = Instant::now();
-        let mut e = Endgame::new(Duration::MAX);
+        let mut e = Endgame::new(Duration::MAX, Duration::ZERO);
         e.on(Event::StopRequest, t0);
         assert_eq!(e.deadline(), None);
         assert_eq!(e.on(Event::Deadline, t0), None);

@@ -4,9 +4,11 @@
 //! - [`program`]: one program's life, supervisord's states and restart policy;
 //! - [`set`]: the programs together: priority order, the shutdown decision, exit code;
 //! - [`single`]: single-command mode (`rinit -- CMD`);
+//! - [`check`]: readiness and health of one program, beside its life;
 //! - [`endgame`]: the shutdown both modes share: one grace budget, escalation to
 //!   SIGKILL, leftovers, survivors.
 
+pub mod check;
 pub mod endgame;
 pub mod program;
 pub mod set;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use libc::{c_int, pid_t};
 
+use super::check::{CheckEvent, Health, Readiness};
 use crate::config::{Autorestart, Kind, OnExit, ProgramSpec};
 use crate::plain::ExitStatus;
 
@@ -42,6 +43,28 @@ pub enum Action {
     KillLingeringGroup { pgid: pid_t },
     /// Something worth a line on stderr.
     Notice(Notice),
+    /// Start one attempt of this check's probe; answer with `on_probe`.
+    StartProbe(Check),
+    /// Drop the attempt under way (close its socket, kill its process).
+    CancelProbe(Check),
+}
+
+/// Which of a program's checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Check {
+    Ready,
+    Health,
+}
+
+/// What happens when a stop rinit began itself (not a shutdown) has ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterStop {
+    /// Stay stopped: a shutdown, or a stop asked for.
+    Stay,
+    /// Not ready within its time: a failed start (BACKOFF, or FATAL).
+    FailedStart,
+    /// Unhealthy: as if it had exited unexpectedly (the restart policy decides).
+    Restart,
 }
 
 /// Events rinit reports about a program.
@@ -72,6 +95,19 @@ pub enum Notice {
         status: ExitStatus,
     },
     Done,
+    Ready {
+        after: Duration,
+    },
+    NotReady {
+        within: Duration,
+    },
+    HealthFailed {
+        reason: String,
+        in_a_row: u32,
+        of: u32,
+    },
+    Unhealthy,
+    Healthy,
 }
 
 /// How a program ended for good (it will not be restarted).
@@ -101,11 +137,17 @@ pub struct Program {
     /// other members get SIGKILL when the stop timer runs out.
     lingering_group: Option<pid_t>,
     ending: Option<Ending>,
+    readiness: Readiness,
+    health: Option<Health>,
+    after_stop: AfterStop,
 }
 
 impl Program {
     pub fn new(spec: ProgramSpec) -> Self {
         Program {
+            readiness: Readiness::new(spec.ready.clone()),
+            health: spec.health.clone().map(Health::new),
+            after_stop: AfterStop::Stay,
             spec,
             state: State::Stopped,
             pid: None,
@@ -128,8 +170,16 @@ impl Program {
         self.pid
     }
 
+    /// The nearest time `on_timer` must be called: its own timer or a check's.
     pub fn timer(&self) -> Option<Instant> {
-        self.timer
+        let checks = self.readiness.timer().into_iter();
+        let checks = checks.chain(self.health.as_ref().and_then(Health::timer));
+        checks.chain(self.timer).min()
+    }
+
+    /// Ready since its last spawn (see `ready`).
+    pub fn is_ready(&self) -> bool {
+        self.readiness.is_ready()
     }
 
     /// Set when the program has ended for good.
@@ -145,18 +195,23 @@ impl Program {
         )
     }
 
-    /// Whether programs of the next priority may start: this one is RUNNING, or has
-    /// ended for good successfully (a oneshot that finished), or was never to be started.
+    /// Whether programs of the next priority may start: this one is a ready service, or
+    /// has ended for good successfully (a oneshot that finished), or was never to be
+    /// started.
     pub fn lets_next_priority_start(&self) -> bool {
         match self.state {
-            State::Running => self.spec.kind == Kind::Service,
+            State::Starting | State::Running if self.spec.kind == Kind::Service => self.is_ready(),
             State::Stopped => !self.spec.autostart,
             // With on_exit = "ignore" a failure is accepted: the rest goes on. (No
             // ending while it starts, backs off or is being stopped.)
-            State::Starting | State::Backoff | State::Stopping | State::Exited | State::Fatal => {
-                self.ending
-                    .is_some_and(|e| e.success || self.spec.on_exit == OnExit::Ignore)
-            }
+            State::Starting
+            | State::Running
+            | State::Backoff
+            | State::Stopping
+            | State::Exited
+            | State::Fatal => self
+                .ending
+                .is_some_and(|e| e.success || self.spec.on_exit == OnExit::Ignore),
         }
     }
 
@@ -178,6 +233,9 @@ impl Program {
         self.pid = Some(pid);
         self.started_at = Some(now);
         let mut actions = vec![Action::Notice(Notice::Started { pid })];
+        self.after_stop = AfterStop::Stay;
+        let events = self.readiness.on_spawned(now);
+        actions.extend(self.checked(Check::Ready, events, now));
         if self.spec.kind == Kind::Oneshot || self.spec.startsecs.is_zero() {
             // A oneshot is judged by its exit, not by how long it ran.
             self.state = if self.spec.kind == Kind::Oneshot {
@@ -187,8 +245,10 @@ impl Program {
             };
             self.timer = None;
             if self.state == State::Running {
-                self.failed_starts = 0;
                 actions.push(Action::Notice(Notice::Running));
+                let events = self.readiness.on_running(now);
+                actions.extend(self.checked(Check::Ready, events, now));
+                self.count_a_good_start();
             }
         } else {
             self.state = State::Starting;
@@ -212,15 +272,37 @@ impl Program {
         let timer = self.timer.take();
         let stop_deadline = timer;
         let expected = self.spec.is_expected(status);
-        let mut actions = Vec::new();
+        let was_ready = self.readiness.is_ready();
+        let mut actions = self.checks_void();
         if self.state == State::Starting
             && self.spec.kind == Kind::Service
             && timer.is_some_and(|t| now >= t)
         {
             // startsecs had elapsed when it exited; the timer just was not handled yet.
             self.state = State::Running;
-            self.failed_starts = 0;
+            if was_ready {
+                self.failed_starts = 0;
+            }
             actions.push(Action::Notice(Notice::Running));
+        }
+        if self.state == State::Stopping {
+            match std::mem::replace(&mut self.after_stop, AfterStop::Stay) {
+                AfterStop::Stay => {}
+                AfterStop::FailedStart => {
+                    self.state = State::Starting;
+                    self.timer = None;
+                    actions.push(Action::Notice(Notice::Stopped { status }));
+                    actions.extend(self.kill_rest_of_group(pid));
+                    actions.extend(self.failed_start(status, now));
+                    return actions;
+                }
+                // Judged like an unexpected exit of a RUNNING program.
+                AfterStop::Restart => {
+                    self.state = State::Running;
+                    actions.extend(self.exit_from_state(status, false, pid, None, now));
+                    return actions;
+                }
+            }
         }
         actions.extend(self.exit_from_state(status, expected, pid, stop_deadline, now));
         actions
@@ -257,7 +339,7 @@ impl Program {
                 } else {
                     self.state = State::Fatal;
                     self.ending = Some(Ending {
-                        code: status.code(),
+                        code: fatal_code(status),
                         success: false,
                     });
                     actions.push(Action::Notice(Notice::GaveUp));
@@ -303,6 +385,21 @@ impl Program {
 
     /// The time returned by [`Program::timer`] has come.
     pub fn on_timer(&mut self, now: Instant) -> Vec<Action> {
+        let mut actions = self.own_timer(now);
+        if self.readiness.timer().is_some_and(|at| now >= at) {
+            let events = self.readiness.on_timer(now);
+            actions.extend(self.checked(Check::Ready, events, now));
+        }
+        if let Some(health) = &mut self.health
+            && health.timer().is_some_and(|at| now >= at)
+        {
+            let events = health.on_timer(now);
+            actions.extend(self.checked(Check::Health, events, now));
+        }
+        actions
+    }
+
+    fn own_timer(&mut self, now: Instant) -> Vec<Action> {
         if self.timer.is_none_or(|at| now < at) {
             return Vec::new();
         }
@@ -310,8 +407,11 @@ impl Program {
         match self.state {
             State::Starting => {
                 self.state = State::Running;
-                self.failed_starts = 0;
-                vec![Action::Notice(Notice::Running)]
+                let mut actions = vec![Action::Notice(Notice::Running)];
+                let events = self.readiness.on_running(now);
+                actions.extend(self.checked(Check::Ready, events, now));
+                self.count_a_good_start();
+                actions
             }
             State::Backoff | State::Exited => vec![Action::Spawn],
             State::Stopped => match self.lingering_group.take() {
@@ -336,6 +436,11 @@ impl Program {
     /// supervisor shares the global grace period among the levels still to stop).
     pub fn stop(&mut self, now: Instant, cap: Option<Instant>) -> Vec<Action> {
         self.no_restarts = true;
+        self.after_stop = AfterStop::Stay;
+        self.begin_stop(now, cap)
+    }
+
+    fn begin_stop(&mut self, now: Instant, cap: Option<Instant>) -> Vec<Action> {
         match self.state {
             State::Starting | State::Running => {
                 self.state = State::Stopping;
@@ -346,10 +451,11 @@ impl Program {
                 };
                 let sig = self.spec.stopsignal;
                 let group = self.spec.stopasgroup;
-                let mut actions = vec![
+                let mut actions = self.checks_void();
+                actions.extend([
                     Action::Notice(Notice::Stopping { sig }),
                     Action::Signal { sig, group },
-                ];
+                ]);
                 if sig != libc::SIGKILL && sig != libc::SIGCONT {
                     // A stopped (SIGSTOP, Ctrl-Z) program could not act on it.
                     actions.push(Action::Signal {
@@ -383,6 +489,91 @@ impl Program {
         }
     }
 
+    /// A probe attempt's outcome (`Err`: why it failed).
+    pub fn on_probe(
+        &mut self,
+        check: Check,
+        outcome: Result<(), String>,
+        now: Instant,
+    ) -> Vec<Action> {
+        let events = match check {
+            Check::Ready => self.readiness.on_probe(outcome.is_ok(), now),
+            Check::Health => match &mut self.health {
+                Some(health) => health.on_probe(outcome, now),
+                None => Vec::new(),
+            },
+        };
+        self.checked(check, events, now)
+    }
+
+    /// The program said it is ready (`READY=1`, its notification fd, its log line).
+    pub fn on_ready_signal(&mut self, now: Instant) -> Vec<Action> {
+        let events = self.readiness.on_signalled(now);
+        self.checked(Check::Ready, events, now)
+    }
+
+    /// The checks' events, as this program's actions.
+    fn checked(&mut self, check: Check, events: Vec<CheckEvent>, now: Instant) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for event in events {
+            match event {
+                CheckEvent::StartProbe => actions.push(Action::StartProbe(check)),
+                CheckEvent::CancelProbe => actions.push(Action::CancelProbe(check)),
+                CheckEvent::Ready { after } => {
+                    actions.push(Action::Notice(Notice::Ready { after }));
+                    self.count_a_good_start();
+                    if let Some(health) = &mut self.health {
+                        health.on_ready(now);
+                    }
+                }
+                CheckEvent::NotReadyWithin => {
+                    let within = self.spec.ready.within;
+                    actions.push(Action::Notice(Notice::NotReady { within }));
+                    self.after_stop = AfterStop::FailedStart;
+                    actions.extend(self.begin_stop(now, None));
+                }
+                CheckEvent::HealthFailed {
+                    reason,
+                    in_a_row,
+                    of,
+                } => actions.push(Action::Notice(Notice::HealthFailed {
+                    reason,
+                    in_a_row,
+                    of,
+                })),
+                CheckEvent::Unhealthy => {
+                    actions.push(Action::Notice(Notice::Unhealthy));
+                    self.after_stop = AfterStop::Restart;
+                    actions.extend(self.begin_stop(now, None));
+                }
+                CheckEvent::Healthy => actions.push(Action::Notice(Notice::Healthy)),
+            }
+        }
+        actions
+    }
+
+    /// RUNNING and ready: the start worked, failed starts count from zero again. (RUNNING
+    /// alone is not enough: a program not ready within its time failed to start.)
+    fn count_a_good_start(&mut self) {
+        if self.state == State::Running && self.readiness.is_ready() {
+            self.failed_starts = 0;
+        }
+    }
+
+    /// The process is stopping or gone: attempts under way are void.
+    fn checks_void(&mut self) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for _ in self.readiness.on_exit() {
+            actions.push(Action::CancelProbe(Check::Ready));
+        }
+        if let Some(health) = &mut self.health {
+            for _ in health.on_exit() {
+                actions.push(Action::CancelProbe(Check::Health));
+            }
+        }
+        actions
+    }
+
     /// Forget about restarts from now on (rinit is shutting down) without stopping.
     pub fn forbid_restarts(&mut self) {
         self.no_restarts = true;
@@ -395,7 +586,7 @@ impl Program {
         if out_of_retries || self.no_restarts || self.spec.kind == Kind::Oneshot {
             self.state = State::Fatal;
             self.ending = Some(Ending {
-                code: status.code(),
+                code: fatal_code(status),
                 success: false,
             });
             return vec![Action::Notice(Notice::GaveUp)];
@@ -423,6 +614,15 @@ impl Program {
         let factor = 1u32.checked_shl(self.restarts_in_a_row).unwrap_or(u32::MAX);
         self.restarts_in_a_row = self.restarts_in_a_row.saturating_add(1);
         backoff.initial.saturating_mul(factor).min(backoff.max)
+    }
+}
+
+/// A FATAL program never ends the container with 0: its last exit may have been a
+/// clean 0 (it exited when rinit stopped it for not being ready), and still it failed.
+fn fatal_code(status: ExitStatus) -> i32 {
+    match status.code() {
+        0 => 1,
+        code => code,
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Instant;
 use libc::{c_int, pid_t};
 
 use super::endgame::{Endgame, Event, KillReason, Phase, Step};
-use super::program::{Action, Ending, Notice, Program};
+use super::program::{Action, Check, Ending, Notice, Program};
 use crate::config::{Kind, OnExit, Plan};
 use crate::plain::ExitStatus;
 use crate::plain::signal;
@@ -37,6 +37,16 @@ pub enum Command {
         pgid: pid_t,
     },
     Notice(usize, Notice),
+    /// Start one attempt of a program's probe; answer with `on_probe`.
+    StartProbe {
+        program: usize,
+        check: Check,
+    },
+    /// Drop a program's probe attempt under way.
+    CancelProbe {
+        program: usize,
+        check: Check,
+    },
     ShuttingDown(Reason),
     /// SIGTERM then SIGCONT to every remaining descendant.
     TerminateRest,
@@ -96,7 +106,7 @@ impl Supervisor {
             programs: plan.programs.into_iter().map(Program::new).collect(),
             levels,
             started_levels: 0,
-            endgame: Endgame::new(plan.grace),
+            endgame: Endgame::new(plan.grace, plan.stop_delay),
             exit_code: 0,
             handled: vec![false; count],
             children_left: false,
@@ -144,6 +154,24 @@ impl Supervisor {
         now: Instant,
     ) -> Vec<Command> {
         let actions = self.programs[index].on_spawn_failed(code, message, now);
+        self.after(index, actions, now)
+    }
+
+    /// The outcome of a program's probe attempt (`Err`: why it failed).
+    pub fn on_probe(
+        &mut self,
+        index: usize,
+        check: Check,
+        outcome: Result<(), String>,
+        now: Instant,
+    ) -> Vec<Command> {
+        let actions = self.programs[index].on_probe(check, outcome, now);
+        self.after(index, actions, now)
+    }
+
+    /// A program said it is ready (notify socket, notification fd, log line).
+    pub fn on_ready_signal(&mut self, index: usize, now: Instant) -> Vec<Command> {
+        let actions = self.programs[index].on_ready_signal(now);
         self.after(index, actions, now)
     }
 
@@ -232,6 +260,14 @@ impl Supervisor {
                     program: index,
                     pgid,
                 },
+                Action::StartProbe(check) => Command::StartProbe {
+                    program: index,
+                    check,
+                },
+                Action::CancelProbe(check) => Command::CancelProbe {
+                    program: index,
+                    check,
+                },
             })
             .collect()
     }
@@ -245,6 +281,8 @@ impl Supervisor {
         match self.endgame.phase() {
             Phase::Running => self.start_ready_levels(out),
             Phase::Stopping => self.continue_stopping(now, out),
+            // The drain delay: the programs run on untouched until it ends.
+            Phase::Delaying => {}
             // Reaps, deadlines and signals move these on, through the endgame.
             Phase::Draining | Phase::Killing | Phase::Done => {}
         }
@@ -374,15 +412,24 @@ mod tests {
     use super::super::endgame::KILL_WAIT;
     use super::super::program;
     use super::*;
-    use crate::config::{Autorestart, ProgramSpec};
+    use crate::config::{Autorestart, Probe, ProgramSpec, ReadyKind};
     use std::path::PathBuf;
     use std::time::Duration;
 
     const SEC: Duration = Duration::from_secs(1);
 
+    /// A service gating the next level until RUNNING (`ready = "running"`), as every
+    /// program did before readiness checks.
     fn program(name: &str, priority: i32) -> ProgramSpec {
         let mut spec = ProgramSpec::with_defaults(name, vec![name.into()]);
         spec.priority = priority;
+        spec.ready.kind = ReadyKind::Running;
+        spec
+    }
+
+    fn probed(name: &str, priority: i32) -> ProgramSpec {
+        let mut spec = program(name, priority);
+        spec.ready.kind = ReadyKind::Probe(Probe::Tcp(([127, 0, 0, 1], 1).into()));
         spec
     }
 
@@ -391,6 +438,7 @@ mod tests {
         Supervisor::new(Plan {
             source: PathBuf::from("test.toml"),
             grace: 8 * SEC,
+            stop_delay: Duration::ZERO,
             programs,
             output: Default::default(),
         })
@@ -698,5 +746,146 @@ mod tests {
         spawn_all(&mut s, &out, t0);
         let out = s.on_exit(0, ExitStatus::Exited(1), t0);
         assert_eq!(spawns(&out), [1]);
+    }
+
+    fn probes_started(commands: &[Command]) -> Vec<usize> {
+        commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::StartProbe { program, .. } => Some(*program),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn with_the_default_readiness_every_level_starts_at_once() {
+        let mut programs = Vec::new();
+        for level in 0..10 {
+            let mut spec = program(&format!("p{level}"), level);
+            spec.ready.kind = ReadyKind::Started;
+            programs.push(spec);
+        }
+        let mut s = supervisor(programs);
+        let t0 = Instant::now();
+        let mut out = s.start(t0);
+        let mut started = spawns(&out);
+        for _ in 0..10 {
+            out = spawn_all(&mut s, &out, t0);
+            started.extend(spawns(&out));
+        }
+        assert_eq!(started, (0..10).collect::<Vec<_>>(), "no time passed");
+    }
+
+    #[test]
+    fn the_next_level_starts_when_the_probe_passes_not_before() {
+        let mut s = supervisor(vec![probed("db", 1), program("app", 2)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        let out = spawn_all(&mut s, &out, t0);
+        assert_eq!(probes_started(&out), [0], "the first attempt at once");
+        // Refused: app waits, also past startsecs (RUNNING is not ready here).
+        let out = s.on_probe(0, Check::Ready, Err("refused".into()), t0);
+        assert!(spawns(&out).is_empty());
+        let t1 = t0 + Duration::from_millis(1_200);
+        let out = s.on_timer(t1);
+        assert!(spawns(&out).is_empty());
+        assert_eq!(probes_started(&out), [0]);
+        let out = s.on_probe(0, Check::Ready, Ok(()), t1);
+        assert_eq!(spawns(&out), [1]);
+        assert!(out.contains(&Command::Notice(
+            0,
+            Notice::Ready {
+                after: Duration::from_millis(1_200)
+            }
+        )));
+    }
+
+    #[test]
+    fn not_ready_within_is_a_failed_start_and_fatal_never_exits_0() {
+        let mut db = probed("db", 1);
+        db.ready.within = 2 * SEC;
+        db.startretries = 1;
+        let mut s = supervisor(vec![db, program("app", 2)]);
+        let t0 = Instant::now();
+        let mut now = t0;
+        let out = s.start(now);
+        spawn_all(&mut s, &out, now);
+        for attempt in 0..2 {
+            now += 2 * SEC;
+            // Let every attempt time out until `within` passes.
+            let out = s.on_timer(now);
+            assert!(
+                out.contains(&Command::Notice(0, Notice::NotReady { within: 2 * SEC })),
+                "attempt {attempt}: {out:?}"
+            );
+            assert_eq!(signals_sent(&out), [(0, libc::SIGTERM), (0, libc::SIGCONT)]);
+            // It exits cleanly on SIGTERM: still a failed start.
+            let out = s.on_exit(0, ExitStatus::Exited(0), now);
+            if attempt == 0 {
+                assert!(
+                    out.iter()
+                        .any(|c| matches!(c, Command::Notice(0, Notice::Restarting { .. }))),
+                    "{out:?}"
+                );
+                now += 10 * SEC;
+                let out = s.on_timer(now);
+                assert_eq!(spawns(&out), [0]);
+                spawn_all(&mut s, &out, now);
+            } else {
+                assert!(out.contains(&Command::Notice(0, Notice::GaveUp)), "{out:?}");
+                assert!(spawns(&out).is_empty(), "app never starts");
+                assert!(out.contains(&Command::ShuttingDown(Reason::ProgramEnded {
+                    program: 0,
+                    ending: Ending {
+                        code: 1,
+                        success: false
+                    }
+                })));
+                let out = s.on_reaped(vec![], false, now);
+                assert_eq!(out.last(), Some(&Command::Exit(1)), "FATAL is never 0");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unhealthy_program_is_stopped_and_restarted_by_its_policy() {
+        let mut web = program("web", 1);
+        web.ready.kind = ReadyKind::Started;
+        web.health = Some(crate::config::HealthSpec {
+            probe: Probe::Tcp(([127, 0, 0, 1], 1).into()),
+            interval: SEC,
+            timeout: SEC,
+            failures: 2,
+        });
+        let mut s = supervisor(vec![web]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        let mut now = t0;
+        for n in 1..=2 {
+            now += SEC;
+            assert_eq!(probes_started(&s.on_timer(now)), [0]);
+            let out = s.on_probe(0, Check::Health, Err("refused".into()), now);
+            assert!(out.contains(&Command::Notice(
+                0,
+                Notice::HealthFailed {
+                    reason: "refused".into(),
+                    in_a_row: n,
+                    of: 2
+                }
+            )));
+            if n == 2 {
+                assert!(out.contains(&Command::Notice(0, Notice::Unhealthy)));
+                assert_eq!(signals_sent(&out), [(0, libc::SIGTERM), (0, libc::SIGCONT)]);
+            }
+        }
+        let out = s.on_exit(0, ExitStatus::Signaled(libc::SIGTERM), now);
+        assert!(
+            out.iter()
+                .any(|c| matches!(c, Command::Notice(0, Notice::Restarting { .. }))),
+            "{out:?}"
+        );
+        assert!(!out.iter().any(|c| matches!(c, Command::ShuttingDown(_))));
     }
 }

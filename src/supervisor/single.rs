@@ -47,14 +47,18 @@ pub struct Policy {
     /// The child's status, once it was reaped.
     status: Option<ExitStatus>,
     kill_reason: Option<KillReason>,
+    /// The first stop request: forwarded as it came, also after a drain delay.
+    stop_signal: Option<c_int>,
 }
 
 impl Policy {
-    pub fn new(grace: Duration) -> Self {
+    /// `stop_delay`: the drain delay before a stop request is forwarded.
+    pub fn new(grace: Duration, stop_delay: Duration) -> Self {
         Policy {
-            endgame: Endgame::new(grace),
+            endgame: Endgame::new(grace, stop_delay),
             status: None,
             kill_reason: None,
+            stop_signal: None,
         }
     }
 
@@ -77,7 +81,8 @@ impl Policy {
     pub fn on_signal(&mut self, sig: c_int, now: Instant) -> Vec<Action> {
         if signal::is_stop_request(sig) {
             let step = self.endgame.on(Event::StopRequest, now);
-            return self.perform(step, Some(sig));
+            let first = *self.stop_signal.get_or_insert(sig);
+            return self.perform(step, first);
         }
         if signal::is_forwarded(sig) && self.endgame.forwards_signals() {
             vec![Action::Forward(sig)]
@@ -104,13 +109,13 @@ impl Policy {
             },
         };
         let step = self.endgame.on(event, now);
-        self.perform(step, None)
+        self.perform(step, self.stop_signal.unwrap_or(libc::SIGTERM))
     }
 
     /// The deadline returned by [`Policy::deadline`] has passed.
     pub fn on_deadline(&mut self, now: Instant) -> Vec<Action> {
         let step = self.endgame.on(Event::Deadline, now);
-        self.perform(step, None)
+        self.perform(step, self.stop_signal.unwrap_or(libc::SIGTERM))
     }
 
     /// The child's code; 137 while it was never reaped (it was SIGKILLed, and may be
@@ -121,12 +126,12 @@ impl Policy {
 
     /// The endgame's step, in single-command mode's terms. `stop_signal`: the signal
     /// that asked for the stop, forwarded as it came.
-    fn perform(&mut self, step: Option<Step>, stop_signal: Option<c_int>) -> Vec<Action> {
+    fn perform(&mut self, step: Option<Step>, stop_signal: c_int) -> Vec<Action> {
         let mut actions = Vec::new();
         if let Some(step) = step {
             match step {
                 Step::StopOwn => {
-                    let sig = stop_signal.unwrap_or(libc::SIGTERM);
+                    let sig = stop_signal;
                     // SIGCONT too: a stopped child (Ctrl-Z, SIGSTOP) could not act on it.
                     actions.extend([Action::Forward(sig), Action::Forward(libc::SIGCONT)]);
                 }
@@ -153,7 +158,7 @@ mod tests {
     const GRACE: Duration = Duration::from_secs(8);
 
     fn start() -> (Policy, Instant) {
-        (Policy::new(GRACE), Instant::now())
+        (Policy::new(GRACE, Duration::ZERO), Instant::now())
     }
 
     #[test]
@@ -335,11 +340,48 @@ mod tests {
 
     #[test]
     fn an_absurd_grace_period_means_no_deadline_instead_of_a_panic() {
-        let mut p = Policy::new(Duration::MAX);
+        let mut p = Policy::new(Duration::MAX, Duration::ZERO);
         let t0 = Instant::now();
         p.on_signal(libc::SIGTERM, t0);
         assert_eq!(p.deadline(), None);
         p.on_reaped(Some(ExitStatus::Exited(0)), true, t0);
         assert_eq!(p.deadline(), None);
+    }
+
+    #[test]
+    fn the_drain_delay_forwards_the_first_stop_signal_when_it_ends() {
+        let mut p = Policy::new(GRACE, Duration::from_secs(3));
+        let t0 = Instant::now();
+        assert!(
+            p.on_signal(libc::SIGINT, t0).is_empty(),
+            "nothing during the delay"
+        );
+        assert_eq!(
+            p.on_signal(libc::SIGHUP, t0),
+            vec![Action::Forward(libc::SIGHUP)]
+        );
+        assert_eq!(p.deadline(), Some(t0 + Duration::from_secs(3)));
+        assert_eq!(
+            p.on_deadline(t0 + Duration::from_secs(3)),
+            vec![
+                Action::Forward(libc::SIGINT),
+                Action::Forward(libc::SIGCONT)
+            ]
+        );
+        assert_eq!(p.deadline(), Some(t0 + GRACE));
+    }
+
+    #[test]
+    fn a_second_stop_signal_skips_the_drain_delay() {
+        let mut p = Policy::new(GRACE, Duration::from_secs(3));
+        let t0 = Instant::now();
+        p.on_signal(libc::SIGTERM, t0);
+        assert_eq!(
+            p.on_signal(libc::SIGTERM, t0),
+            vec![
+                Action::Forward(libc::SIGTERM),
+                Action::Forward(libc::SIGCONT)
+            ]
+        );
     }
 }

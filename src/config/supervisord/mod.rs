@@ -63,6 +63,7 @@
 //! would make rinit wait for each one to be RUNNING before the next, which supervisord
 //! never does.
 
+mod checks;
 mod expand;
 #[cfg(test)]
 pub(crate) mod fuzz_hooks;

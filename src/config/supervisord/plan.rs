@@ -51,6 +51,7 @@ impl Reader<'_> {
         Ok(Plan {
             source: self.path.to_path_buf(),
             grace: DEFAULT_GRACE,
+            stop_delay: inherited.stop_delay,
             programs: self.start_order(process_groups)?,
             output: OutputSpec::default(),
         })

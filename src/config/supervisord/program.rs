@@ -44,6 +44,15 @@ const PROGRAM_KEYS: &[&str] = &[
     "environment",
     "directory",
     "umask",
+    // rinit's own (supervisord ignores keys it does not know).
+    "rinit_ready",
+    "rinit_ready_interval",
+    "rinit_ready_timeout",
+    "rinit_ready_within",
+    "rinit_health",
+    "rinit_health_interval",
+    "rinit_health_timeout",
+    "rinit_health_failures",
 ];
 
 /// `[program:x]` keys supervisord has and rinit does not apply (validated, then one
@@ -111,6 +120,7 @@ impl Reader<'_> {
         template.redirect_stderr = section.read("redirect_stderr", "false", boolean)?;
         let count = section.process_count()?;
         section.identity(&mut template, inherited)?;
+        section.checks(&mut template)?;
         // rinit's own choices for every supervisord process.
         template.on_exit = OnExit::Shutdown;
         template.output = ProgramOutput::Prefixed;
@@ -270,6 +280,33 @@ impl<'r, 'a> ProgramSection<'r, 'a> {
                 "killasgroup",
                 "Cannot set stopasgroup=true and killasgroup=false",
             ));
+        }
+        Ok(())
+    }
+
+    /// `rinit_ready*` and `rinit_health*`: rinit's readiness and health checks.
+    fn checks(&self, spec: &mut ProgramSpec) -> Result<(), ConfigError> {
+        use super::checks::{duration, failures, probe, ready_kind};
+        spec.ready.kind = self.read("rinit_ready", "started", ready_kind)?;
+        spec.ready.interval = self.read("rinit_ready_interval", "200ms", duration)?;
+        spec.ready.timeout = self.read("rinit_ready_timeout", "1s", duration)?;
+        spec.ready.within = self.read("rinit_ready_within", "60s", duration)?;
+        let given = self.entry("rinit_health").is_some();
+        let timing = [
+            "rinit_health_interval",
+            "rinit_health_timeout",
+            "rinit_health_failures",
+        ];
+        if !given && let Some(entry) = timing.iter().find_map(|key| self.entry(key)) {
+            return Err(self.error(entry, "rinit_health", "missing: the timing needs a check"));
+        }
+        if given {
+            spec.health = Some(crate::config::HealthSpec {
+                probe: self.read("rinit_health", "", probe)?,
+                interval: self.read("rinit_health_interval", "10s", duration)?,
+                timeout: self.read("rinit_health_timeout", "1s", duration)?,
+                failures: self.read("rinit_health_failures", "3", failures)?,
+            });
         }
         Ok(())
     }
@@ -437,6 +474,8 @@ impl<'r, 'a> ProgramSection<'r, 'a> {
         spec.redirect_stderr = template.redirect_stderr;
         spec.on_exit = template.on_exit;
         spec.output = template.output;
+        spec.ready = template.ready.clone();
+        spec.health = template.health.clone();
         spec.environment = merged_environment(&self.reader.global_env, own_env);
         Ok(ProcessDraft { spec, names })
     }

@@ -31,6 +31,8 @@ pub(super) struct Inherited {
     pub(super) umask: Option<u32>,
     /// A non-root `user`; `user=root` leaves programs to run as rinit does.
     pub(super) user: Option<RunAs>,
+    /// `rinit_stop_delay`: rinit's drain delay (supervisord ignores the key).
+    pub(super) stop_delay: std::time::Duration,
 }
 
 impl Reader<'_> {
@@ -41,6 +43,7 @@ impl Reader<'_> {
         let mut inherited = Inherited {
             umask: None,
             user: None,
+            stop_delay: std::time::Duration::ZERO,
         };
         let names = self.names(&[("here", Value::Str(self.here.clone()))], Vec::new());
         let with_host = self.names(
@@ -62,6 +65,11 @@ impl Reader<'_> {
                 "umask" => {
                     let umask = octal(&value).map_err(|m| self.error(entry, SECTION, key, m))?;
                     inherited.umask = Some(umask);
+                    None
+                }
+                "rinit_stop_delay" => {
+                    inherited.stop_delay = crate::config::parse_duration(key, &value)
+                        .map_err(|m| self.error(entry, SECTION, key, m))?;
                     None
                 }
                 "user" => {

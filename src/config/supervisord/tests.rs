@@ -184,6 +184,7 @@ fn defaults_are_supervisords() {
         Plan {
             source: MAIN.into(),
             grace: DEFAULT_GRACE,
+            stop_delay: Duration::ZERO,
             programs: vec![sv("app", &["/bin/app"])],
             output: OutputSpec::default(),
         }

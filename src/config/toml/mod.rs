@@ -9,6 +9,7 @@
 //! interpreted. Here: the document and `[rinit]`; in [`keys`], which keys a table may
 //! have; in [`values`], what a value means; in [`program`], a `[program.NAME]` table.
 
+mod checks;
 mod expand;
 mod keys;
 mod program;
@@ -59,6 +60,7 @@ type Key<'i> = Spanned<DeString<'i>>;
 const TOP_KEYS: &[&str] = &["rinit", "program"];
 const RINIT_KEYS: &[&str] = &[
     "grace",
+    "stop_delay",
     "log_format",
     "log_prefix",
     "log_timestamps",
@@ -127,9 +129,9 @@ impl Reader<'_> {
     /// The whole document: `[rinit]`, then every `[program.NAME]`, in start order.
     fn plan(&self, document: &DeTable) -> Result<Plan, ConfigError> {
         self.check_keys(document, "", TOP_KEYS)?;
-        let (grace, output) = match document.get("rinit") {
+        let (grace, stop_delay, output) = match document.get("rinit") {
             Some(rinit) => self.rinit_table(rinit)?,
-            None => (DEFAULT_GRACE, OutputSpec::default()),
+            None => (DEFAULT_GRACE, Duration::ZERO, OutputSpec::default()),
         };
         let mut programs = Vec::new();
         if let Some(table) = document.get("program") {
@@ -148,19 +150,24 @@ impl Reader<'_> {
         Ok(Plan {
             source: self.path.to_path_buf(),
             grace,
+            stop_delay,
             programs,
             output,
         })
     }
 
-    /// `[rinit]`: the shutdown budget and how output lines look.
-    fn rinit_table(&self, rinit: &Value) -> Result<(Duration, OutputSpec), ConfigError> {
+    /// `[rinit]`: the shutdown budget, the drain delay and how output lines look.
+    fn rinit_table(&self, rinit: &Value) -> Result<(Duration, Duration, OutputSpec), ConfigError> {
         let mut grace = DEFAULT_GRACE;
+        let mut stop_delay = Duration::ZERO;
         let mut output = OutputSpec::default();
         let table = self.table(rinit, "rinit", "a table ([rinit])")?;
         self.check_keys(table, "rinit", RINIT_KEYS)?;
         if let Some(value) = table.get("grace") {
             grace = self.duration(value, "rinit.grace")?;
+        }
+        if let Some(value) = table.get("stop_delay") {
+            stop_delay = self.duration(value, "rinit.stop_delay")?;
         }
         if let Some(value) = table.get("log_format") {
             output.format = match self.string(value, "rinit.log_format")?.as_str() {
@@ -189,6 +196,6 @@ impl Reader<'_> {
                 }
             };
         }
-        Ok((grace, output))
+        Ok((grace, stop_delay, output))
     }
 }

@@ -36,6 +36,8 @@ const PROGRAM_KEYS: &[&str] = &[
     "output",
     "redirect_stderr",
     "log_prefix",
+    "ready",
+    "health",
 ];
 
 /// The shortest restart delay: a crash-looping program with `startsecs = 0` is never
@@ -132,6 +134,8 @@ impl Reader<'_> {
                 spec.directory = Some(directory.into());
             }
             "user" => spec.user = Some(self.user(value, key)?),
+            "ready" => spec.ready = self.ready(value, key)?,
+            "health" => spec.health = Some(self.health(value, key)?),
             "umask" => spec.umask = Some(self.umask(value, key)?),
             "environment" => spec.environment = self.environment(value, key)?,
             "type" => {

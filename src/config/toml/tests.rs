@@ -118,6 +118,7 @@ priority = 1
         Plan {
             source: PATH.into(),
             grace: Duration::from_secs(5),
+            stop_delay: Duration::ZERO,
             programs: vec![migrate, web],
             output: Default::default(),
         }
@@ -132,6 +133,7 @@ fn defaults() {
         Plan {
             source: PATH.into(),
             grace: DEFAULT_GRACE,
+            stop_delay: Duration::ZERO,
             programs: vec![ProgramSpec::with_defaults("app", argv(&["/bin/app"]))],
             output: Default::default(),
         }
