@@ -3,8 +3,6 @@
 //! timeout, retries) is not here: the supervisor's check machine decides it, and a timed
 //! out attempt is simply dropped, which closes its socket.
 
-// Used by the driver in the next commits.
-
 use std::io;
 use std::mem::size_of;
 use std::net::SocketAddr;
