@@ -3,7 +3,9 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::{Autorestart, Color, Kind, LogFormat, OnExit, Plan, ProgramOutput, ProgramSpec};
+use super::{
+    Autorestart, Color, Kind, LogFormat, OnExit, Plan, ProgramOutput, ProgramSpec, ReadyKind,
+};
 use crate::output::format::json_string;
 use crate::plain::signal;
 
@@ -21,6 +23,13 @@ pub fn describe(plan: &Plan) -> String {
         "grace: {} (whole shutdown, then SIGKILL)",
         duration(plan.grace)
     );
+    if !plan.stop_delay.is_zero() {
+        let delay = duration(plan.stop_delay);
+        let _ = writeln!(
+            out,
+            "stop_delay: {delay} (not ready, then stop; within grace)"
+        );
+    }
     let output = &plan.output;
     let format = match output.format {
         LogFormat::Json => "json lines".to_string(),
@@ -125,6 +134,32 @@ fn describe_program(spec: &ProgramSpec) -> String {
             OnExit::Ignore => "ignore (leave it stopped)".into(),
         },
     );
+    let ready = &spec.ready;
+    line(
+        "ready",
+        match ready.kind {
+            ReadyKind::Started | ReadyKind::Running => ready.describe(),
+            ReadyKind::Probe(_) | ReadyKind::Log(_) => format!(
+                "{} (every {}, timeout {}, within {})",
+                ready.describe(),
+                duration(ready.interval),
+                duration(ready.timeout),
+                duration(ready.within)
+            ),
+        },
+    );
+    if let Some(health) = &spec.health {
+        line(
+            "health",
+            format!(
+                "{} (every {}, timeout {}, restart after {} failures in a row)",
+                health.probe.describe(),
+                duration(health.interval),
+                duration(health.timeout),
+                health.failures
+            ),
+        );
+    }
     let target = |group: bool| if group { "process group" } else { "process" };
     line(
         "stopsignal",
@@ -243,6 +278,10 @@ fn program_json(spec: &ProgramSpec, out: &mut Vec<u8>) {
         }
         None => out.extend_from_slice(b",\"umask\":null"),
     }
+    out.extend_from_slice(b",\"ready\":");
+    json_string(spec.ready.describe().as_bytes(), out);
+    let health = spec.health.as_ref().map(|h| h.probe.describe());
+    optional(out, "health", health.as_deref());
     out.extend_from_slice(b",\"environment\":{");
     for (index, (key, value)) in spec.environment.iter().enumerate() {
         if index > 0 {
@@ -298,6 +337,7 @@ mod tests {
         assert!(text.contains("[program.web]\n  command       [\"nginx\", \"-g\"]\n"));
         assert!(text.contains("  stopsignal    SIGTERM to the process group\n"));
         assert!(text.contains("  environment   A=1\n"));
+        assert!(text.contains("  ready         started\n"), "{text}");
         assert!(!text.contains("[program.migrate]\n  command       [\"migrate\"]\n  type          oneshot\n  priority      1\n  autostart     true\n  autorestart"));
     }
 
@@ -319,8 +359,53 @@ mod tests {
              \"priority\":999,\"autostart\":true,\"autorestart\":\"unexpected\",\"exitcodes\":[0],\
              \"startsecs\":1,\"startretries\":3,\"stopsignal\":\"TERM\",\"stopwaitsecs\":10,\
              \"stopasgroup\":true,\"killasgroup\":true,\"user\":null,\"directory\":null,\
-             \"umask\":18,\"environment\":{\"A\":\"1\\\"\"},\"redirect_stderr\":false,\
+             \"umask\":18,\"ready\":\"started\",\"health\":null,\"environment\":{\"A\":\"1\\\"\"},\"redirect_stderr\":false,\
              \"stdout_logfile\":null,\"stderr_logfile\":null}],\"warnings\":[\"w1\"]}\n"
+        );
+    }
+
+    #[test]
+    fn checks_and_the_drain_delay_are_shown() {
+        use crate::config::{HealthSpec, Probe, ReadySpec};
+        let mut db = ProgramSpec::with_defaults("db", vec!["postgres".into()]);
+        db.ready = ReadySpec {
+            kind: ReadyKind::Probe(Probe::Tcp(([127, 0, 0, 1], 5432).into())),
+            ..ReadySpec::default()
+        };
+        db.health = Some(HealthSpec {
+            probe: Probe::Exec(vec!["pg_isready".into(), "-q".into()]),
+            interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(1),
+            failures: 3,
+        });
+        let plan = Plan {
+            source: PathBuf::from("/etc/rinit.toml"),
+            grace: Duration::from_secs(8),
+            stop_delay: Duration::from_secs(5),
+            programs: vec![db],
+            output: Default::default(),
+        };
+        let text = describe(&plan);
+        assert!(
+            text.contains("stop_delay: 5s (not ready, then stop; within grace)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  ready         tcp 127.0.0.1:5432 (every 200ms, timeout 1s, within 1m)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  health        exec pg_isready -q (every 10s, timeout 1s, restart after 3 failures in a row)\n"
+            ),
+            "{text}"
+        );
+        let json = describe_json(&plan, &[]);
+        assert!(
+            json.contains("\"ready\":\"tcp 127.0.0.1:5432\",\"health\":\"exec pg_isready -q\""),
+            "{json}"
         );
     }
 }
