@@ -25,6 +25,8 @@ pub enum ReadyKind {
     Running,
     /// A probe succeeds.
     Probe(Probe),
+    /// A newline written to this fd (s6's notification-fd).
+    Fd(i32),
     /// A line of the program's output contains this text.
     Log(String),
 }
@@ -85,6 +87,7 @@ impl ReadySpec {
             ReadyKind::Started => "started".into(),
             ReadyKind::Running => "running".into(),
             ReadyKind::Probe(probe) => probe.describe(),
+            ReadyKind::Fd(fd) => format!("fd {fd}"),
             ReadyKind::Log(text) => format!("log {text:?}"),
         }
     }

@@ -139,7 +139,7 @@ fn describe_program(spec: &ProgramSpec) -> String {
         "ready",
         match ready.kind {
             ReadyKind::Started | ReadyKind::Running => ready.describe(),
-            ReadyKind::Probe(_) | ReadyKind::Log(_) => format!(
+            ReadyKind::Probe(_) | ReadyKind::Fd(_) | ReadyKind::Log(_) => format!(
                 "{} (every {}, timeout {}, within {})",
                 ready.describe(),
                 duration(ready.interval),

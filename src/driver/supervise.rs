@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
-use std::os::fd::{AsFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,6 +51,7 @@ pub fn run(plan: Plan, reactor: &mut Reactor, log: &dyn Sink) -> i32 {
         styles,
         log_files: HashMap::new(),
         probes: HashMap::new(),
+        ready_fds: Vec::new(),
     };
     let commands = driver.supervisor.start(Instant::now());
     let code = match driver.perform(commands) {
@@ -114,6 +115,8 @@ struct Driver {
     log_files: HashMap<PathBuf, Arc<LogFile>>,
     /// Probe attempts under way, by program and check.
     probes: HashMap<(usize, Check), ProbeRun>,
+    /// Notification fds (`ready = { fd = N }`): read ends, by program.
+    ready_fds: Vec<(OwnedFd, usize)>,
 }
 
 /// One probe attempt under way.
@@ -136,6 +139,7 @@ impl Mode for Driver {
     fn watch(&self, fds: &mut Vec<RawFd>) {
         self.mux.watch(fds);
         fds.extend(self.net_probes(false));
+        fds.extend(self.ready_fds.iter().map(|(fd, _)| fd.as_raw_fd()));
     }
 
     fn watch_writable(&self, fds: &mut Vec<RawFd>) {
@@ -157,6 +161,9 @@ impl Mode for Driver {
                 .supervisor
                 .on_probe(program, check, outcome, Instant::now());
             return self.perform(commands);
+        }
+        if let Some(at) = self.ready_fds.iter().position(|(r, _)| r.as_raw_fd() == fd) {
+            return self.read_notification(at);
         }
         self.mux.on_readable(fd);
         self.lines_seen()
@@ -219,6 +226,34 @@ impl Driver {
             ProbeRun::Net(attempt) if attempt.wants_write() == writable => Some(attempt.fd()),
             ProbeRun::Net(_) | ProbeRun::Exec(_) => None,
         })
+    }
+
+    /// A notification fd is readable: a newline means ready; its end (the program and
+    /// everything holding it closed it) means it is of no more use.
+    fn read_notification(&mut self, at: usize) -> Option<i32> {
+        let mut buf = [0u8; 512];
+        let (fd, program) = (self.ready_fds[at].0.as_raw_fd(), self.ready_fds[at].1);
+        loop {
+            // SAFETY: reading into a live buffer; the fd is non-blocking.
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 {
+                if buf[..n as usize].contains(&b'\n') {
+                    // Ready once: the fd has served its purpose (s6 closes it too).
+                    self.ready_fds.swap_remove(at);
+                    let commands = self.supervisor.on_ready_signal(program, Instant::now());
+                    return self.perform(commands);
+                }
+                continue;
+            }
+            let err = std::io::Error::last_os_error();
+            if n < 0 && err.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            if n == 0 || err.raw_os_error() != Some(libc::EAGAIN) {
+                self.ready_fds.swap_remove(at);
+            }
+            return None;
+        }
     }
 
     /// Programs whose awaited log line went by are ready.
@@ -297,6 +332,7 @@ impl Driver {
             umask: spec.umask,
             stdout: Some(writer.as_fd()),
             stderr: Some(writer.as_fd()),
+            extra_fd: None,
         };
         let pid = spawn::spawn(&request)?;
         drop(writer);
@@ -457,10 +493,22 @@ impl Driver {
             mux,
             log_files,
             styles,
+            ready_fds,
             ..
         } = self;
         let spec = &supervisor.programs()[index].spec;
         let argv: Vec<OsString> = spec.command.iter().map(OsString::from).collect();
+        let notification = match spec.ready.kind {
+            ReadyKind::Fd(target) => Some((
+                os_pipe::pipe().map_err(|error| spawn::SpawnError {
+                    program: spec.command.first().cloned().unwrap_or_default(),
+                    error,
+                    step: Some("cannot create the notification pipe".into()),
+                })?,
+                target,
+            )),
+            _ => None,
+        };
         let pipes = match spec.output {
             ProgramOutput::Inherit => None,
             ProgramOutput::Prefixed => Some(pipes(spec).map_err(|error| spawn::SpawnError {
@@ -486,8 +534,21 @@ impl Driver {
                 Some((_, writer)) => writer.as_fd(),
                 None => p.stdout.1.as_fd(),
             }),
+            extra_fd: notification
+                .as_ref()
+                .map(|((_, writer), target)| (writer.as_fd(), *target)),
         };
         let pid = spawn::spawn(&request)?;
+        if let Some(((reader, _), _)) = notification {
+            let reader = OwnedFd::from(reader);
+            // SAFETY: fcntl on an fd we own: the reactor must never block reading it.
+            unsafe {
+                let flags = libc::fcntl(reader.as_raw_fd(), libc::F_GETFL);
+                libc::fcntl(reader.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+            }
+            ready_fds.retain(|(_, program)| *program != index);
+            ready_fds.push((reader, index));
+        }
         // The write ends now belong to the child alone (ours close here), so its exit
         // (and its children's) brings EOF.
         if let Some(pipes) = pipes {

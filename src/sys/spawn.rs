@@ -2,7 +2,7 @@
 //! user, directory, umask and environment.
 
 use std::ffi::OsString;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
@@ -36,6 +36,8 @@ pub struct SpawnRequest<'a> {
     /// The child's stdout and stderr; rinit's own when None.
     pub stdout: Option<BorrowedFd<'a>>,
     pub stderr: Option<BorrowedFd<'a>>,
+    /// This fd, as fd number N (3 or more) in the child: a notification fd.
+    pub extra_fd: Option<(BorrowedFd<'a>, i32)>,
 }
 
 impl<'a> SpawnRequest<'a> {
@@ -51,6 +53,7 @@ impl<'a> SpawnRequest<'a> {
             umask: None,
             stdout: None,
             stderr: None,
+            extra_fd: None,
         }
     }
 }
@@ -190,9 +193,26 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
                 .collect::<Vec<_>>(),
         )
     });
+    let extra_fd = request
+        .extra_fd
+        .map(|(fd, target)| (fd.as_raw_fd(), target));
+    // The child's dup2 onto N must not hit a descriptor that exists only in the child:
+    // std's exec-error pipe takes the lowest free number at fork. So N is kept busy
+    // here (close-on-exec) until the fork is done.
+    let _placeholder = match extra_fd {
+        // SAFETY: F_GETFD only queries; dup3 makes a new close-on-exec fd at `target`.
+        Some((fd, target)) if unsafe { libc::fcntl(target, libc::F_GETFD) } < 0 => {
+            match unsafe { libc::dup3(fd, target, libc::O_CLOEXEC) } {
+                // SAFETY: the fd was just made and is ours alone.
+                n if n == target => Some(unsafe { OwnedFd::from_raw_fd(n) }),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
     // calls (sigprocmask, signal, setsid/setpgid, tcsetpgrp, umask, getrlimit/setrlimit,
-    // setgroups, setgid, setuid), no allocation.
+    // setgroups, setgid, setuid, dup2, fcntl), no allocation.
     unsafe {
         command.pre_exec(move || {
             // std has already emptied the mask; block everything again until the
@@ -233,6 +253,17 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<pid_t, SpawnError> {
                     || libc::setgid(*gid) != 0
                     || libc::setuid(*uid) != 0
                 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            if let Some((fd, target)) = extra_fd {
+                // dup2 leaves close-on-exec off on the copy; onto itself it is a no-op.
+                let ok = if fd == target {
+                    libc::fcntl(fd, libc::F_SETFD, 0) == 0
+                } else {
+                    libc::dup2(fd, target) == target
+                };
+                if !ok {
                     return Err(std::io::Error::last_os_error());
                 }
             }

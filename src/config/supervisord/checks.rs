@@ -8,7 +8,7 @@ use crate::config::checks::{parse_http_url, parse_socket_addr};
 use crate::config::{Probe, ReadyKind, parse_duration};
 
 const READY_KINDS: &str = "started, running, tcp:HOST:PORT, http:URL, exec:COMMAND, \
-     or log:TEXT";
+     fd:N or log:TEXT";
 
 /// `rinit_ready`: `started`, `running`, or `KIND:VALUE`.
 pub(super) fn ready_kind(text: &str) -> Result<ReadyKind, String> {
@@ -21,7 +21,13 @@ pub(super) fn ready_kind(text: &str) -> Result<ReadyKind, String> {
     let expected = || format!("expected {READY_KINDS}, found {text:?}");
     let (kind, value) = text.split_once(':').ok_or_else(expected)?;
     match kind {
-        "notify" | "fd" => Err(format!(
+        "fd" => value
+            .parse::<i32>()
+            .ok()
+            .filter(|fd| (3..1024).contains(fd))
+            .map(ReadyKind::Fd)
+            .ok_or_else(|| format!("expected fd:N with N from 3 to 1023, found {text:?}")),
+        "notify" => Err(format!(
             "{kind}: not available yet in this version (planned: issue 10), found {text:?}"
         )),
         "log" if !value.is_empty() => Ok(ReadyKind::Log(value.to_string())),

@@ -48,7 +48,15 @@ impl Reader<'_> {
                     spec.within = self.positive_duration(value, sub)?;
                     continue;
                 }
-                "notify" | "fd" => {
+                "fd" => {
+                    let what = "a file descriptor from 3 to 1023";
+                    let fd = self.integer::<i32>(value, sub, what)?;
+                    if !(3..1024).contains(&fd) {
+                        return Err(self.expected(value, sub, what));
+                    }
+                    ReadyKind::Fd(fd)
+                }
+                "notify" => {
                     let message = "not available yet in this version (planned: issue 10)";
                     return Err(self.error(&value.span(), sub, message));
                 }
