@@ -37,6 +37,13 @@ fn main() {
         "orphans" => orphans(num(1)),
         "daemon" => daemon(arg(1), arg(2), num(3)),
         "tree" => tree(),
+        "listen" => listen(arg(1), num(2)),
+        "http" => http(arg(1), arg(2)),
+        "say-after" => {
+            std::thread::sleep(std::time::Duration::from_millis(num(1) as u64));
+            say(arg(2));
+            pause_forever()
+        }
         _ => usage(),
     }
 }
@@ -44,7 +51,8 @@ fn main() {
 fn usage() -> ! {
     eprintln!(
         "usage: testprog exit N | kill-self SIG | sleep | ignore-term | report | sigstate |\n\
-         \x20      leave-group | orphans N | daemon ignore|trap FILE CODE | tree"
+         \x20      leave-group | orphans N | daemon ignore|trap FILE CODE | tree |\n\
+         \x20      listen ADDR DELAY_MS | http ADDR FLAGFILE | say-after DELAY_MS TEXT"
     );
     std::process::exit(2)
 }
@@ -232,4 +240,55 @@ fn tree() -> ! {
             _ => {}
         }
     }
+}
+
+/// Sleeps DELAY_MS, then listens on ADDR (prints `listening`) and accepts connections
+/// forever, closing each at once.
+fn listen(addr: &str, delay_ms: i32) -> ! {
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms as u64));
+    let listener = std::net::TcpListener::bind(addr).unwrap_or_else(|err| {
+        eprintln!("testprog: cannot listen on {addr}: {err}");
+        std::process::exit(1)
+    });
+    say("listening");
+    for stream in listener.incoming() {
+        drop(stream);
+    }
+    pause_forever()
+}
+
+/// An HTTP/1.1 server on ADDR (prints `ready` once listening): every request gets
+/// `503` while FLAGFILE exists, else `200`; each is logged as `http 200` or `http 503`.
+fn http(addr: &str, flag: &str) -> ! {
+    let listener = std::net::TcpListener::bind(addr).unwrap_or_else(|err| {
+        eprintln!("testprog: cannot listen on {addr}: {err}");
+        std::process::exit(1)
+    });
+    say("ready");
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+        }
+        let (code, text) = if std::path::Path::new(flag).exists() {
+            (503, "Service Unavailable")
+        } else {
+            (200, "OK")
+        };
+        let body = format!("{code}\n");
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {code} {text}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.flush();
+        say(&format!("http {code}"));
+    }
+    pause_forever()
 }

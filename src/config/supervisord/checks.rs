@@ -84,11 +84,7 @@ mod tests {
                 .unwrap_err()
                 .contains("not available yet")
         );
-        assert!(
-            ready_kind("fd:3")
-                .unwrap_err()
-                .contains("not available yet")
-        );
+        assert_eq!(ready_kind("fd:3"), Ok(ReadyKind::Fd(3)));
         assert_eq!(
             ready_kind("log:ready to accept connections"),
             Ok(ReadyKind::Log("ready to accept connections".into()))
