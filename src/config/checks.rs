@@ -25,6 +25,8 @@ pub enum ReadyKind {
     Running,
     /// A probe succeeds.
     Probe(Probe),
+    /// `READY=1` on `$NOTIFY_SOCKET` (sd_notify).
+    Notify,
     /// A newline written to this fd (s6's notification-fd).
     Fd(i32),
     /// A line of the program's output contains this text.
@@ -87,6 +89,7 @@ impl ReadySpec {
             ReadyKind::Started => "started".into(),
             ReadyKind::Running => "running".into(),
             ReadyKind::Probe(probe) => probe.describe(),
+            ReadyKind::Notify => "notify systemd".into(),
             ReadyKind::Fd(fd) => format!("fd {fd}"),
             ReadyKind::Log(text) => format!("log {text:?}"),
         }

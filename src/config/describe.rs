@@ -139,13 +139,16 @@ fn describe_program(spec: &ProgramSpec) -> String {
         "ready",
         match ready.kind {
             ReadyKind::Started | ReadyKind::Running => ready.describe(),
-            ReadyKind::Probe(_) | ReadyKind::Fd(_) | ReadyKind::Log(_) => format!(
+            ReadyKind::Probe(_) => format!(
                 "{} (every {}, timeout {}, within {})",
                 ready.describe(),
                 duration(ready.interval),
                 duration(ready.timeout),
                 duration(ready.within)
             ),
+            ReadyKind::Notify | ReadyKind::Fd(_) | ReadyKind::Log(_) => {
+                format!("{} (within {})", ready.describe(), duration(ready.within))
+            }
         },
     );
     if let Some(health) = &spec.health {

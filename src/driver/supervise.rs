@@ -21,6 +21,7 @@ use crate::plain::{ExitStatus, signal};
 use crate::reactor::Reactor;
 use crate::supervisor::program::{Check, Notice};
 use crate::supervisor::set::{Command, Reason, Supervisor};
+use crate::sys::notify::{self, NotifySocket};
 use crate::sys::{reap, spawn, tree};
 
 /// Runs the plan's programs until the supervisor decides to exit; returns the exit code.
@@ -52,6 +53,7 @@ pub fn run(plan: Plan, reactor: &mut Reactor, log: &dyn Sink) -> i32 {
         log_files: HashMap::new(),
         probes: HashMap::new(),
         ready_fds: Vec::new(),
+        notify: Notify::default(),
     };
     let commands = driver.supervisor.start(Instant::now());
     let code = match driver.perform(commands) {
@@ -117,6 +119,64 @@ struct Driver {
     probes: HashMap<(usize, Check), ProbeRun>,
     /// Notification fds (`ready = { fd = N }`): read ends, by program.
     ready_fds: Vec<(OwnedFd, usize)>,
+    notify: Notify,
+}
+
+/// `ready = { notify = "systemd" }`: a socket per program, kept across its restarts,
+/// in a directory of this rinit's own (removed at the end).
+#[derive(Default)]
+struct Notify {
+    dir: Option<PathBuf>,
+    sockets: Vec<(usize, NotifySocket)>,
+}
+
+impl Notify {
+    /// The program's socket, made at its first start.
+    fn socket(&mut self, program: usize) -> std::io::Result<&NotifySocket> {
+        if let Some(at) = self.sockets.iter().position(|(p, _)| *p == program) {
+            return Ok(&self.sockets[at].1);
+        }
+        let dir = match &self.dir {
+            Some(dir) => dir.clone(),
+            None => {
+                let dir = runtime_dir()?;
+                self.dir = Some(dir.clone());
+                dir
+            }
+        };
+        let socket = NotifySocket::bind(&dir.join(format!("notify-{program}.sock")))?;
+        self.sockets.push((program, socket));
+        Ok(&self.sockets[self.sockets.len() - 1].1)
+    }
+}
+
+impl Drop for Notify {
+    fn drop(&mut self) {
+        self.sockets.clear();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// A fresh directory for rinit's sockets: under `/run` (a tmpfs in containers), else
+/// the temporary directory. Named by pid and start time: rinits in other PID namespaces
+/// may share `/run` and all be pid 1.
+fn runtime_dir() -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!("rinit-{}-{stamp}", std::process::id());
+    let mut last = None;
+    for base in [PathBuf::from("/run"), std::env::temp_dir()] {
+        let dir = base.join(&name);
+        match std::fs::DirBuilder::new().mode(0o755).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(err) => last = Some(err),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::ENOENT)))
 }
 
 /// One probe attempt under way.
@@ -140,6 +200,7 @@ impl Mode for Driver {
         self.mux.watch(fds);
         fds.extend(self.net_probes(false));
         fds.extend(self.ready_fds.iter().map(|(fd, _)| fd.as_raw_fd()));
+        fds.extend(self.notify.sockets.iter().map(|(_, socket)| socket.fd()));
     }
 
     fn watch_writable(&self, fds: &mut Vec<RawFd>) {
@@ -164,6 +225,9 @@ impl Mode for Driver {
         }
         if let Some(at) = self.ready_fds.iter().position(|(r, _)| r.as_raw_fd() == fd) {
             return self.read_notification(at);
+        }
+        if let Some(at) = self.notify.sockets.iter().position(|(_, s)| s.fd() == fd) {
+            return self.read_notify_socket(at);
         }
         self.mux.on_readable(fd);
         self.lines_seen()
@@ -254,6 +318,35 @@ impl Driver {
             }
             return None;
         }
+    }
+
+    /// Datagrams on a program's notify socket: believed only from a process of the
+    /// program's own process group (its pid is the group's id).
+    fn read_notify_socket(&mut self, at: usize) -> Option<i32> {
+        let mut buf = [0u8; 4096];
+        let program = self.notify.sockets[at].0;
+        let mut commands = Vec::new();
+        while let Some((len, sender)) = self.notify.sockets[at].1.receive(&mut buf) {
+            let group = self.supervisor.programs()[program].pid();
+            let own =
+                group.is_some_and(|pgid| sender == pgid || tree::read_pgrp(sender) == Some(pgid));
+            let name = self.name(program);
+            if !own {
+                crate::warn!(
+                    &self.mux,
+                    "{name}: ignored a notification from pid {sender}, not of its group"
+                );
+                continue;
+            }
+            let (ready, status) = notify::parse_datagram(&buf[..len]);
+            if let Some(status) = status {
+                crate::warn!(&self.mux, "{name}: status: {status}");
+            }
+            if ready {
+                commands.extend(self.supervisor.on_ready_signal(program, Instant::now()));
+            }
+        }
+        self.perform(commands)
     }
 
     /// Programs whose awaited log line went by are ready.
@@ -494,9 +587,22 @@ impl Driver {
             log_files,
             styles,
             ready_fds,
+            notify,
             ..
         } = self;
         let spec = &supervisor.programs()[index].spec;
+        let mut with_socket = None;
+        if spec.ready.kind == ReadyKind::Notify {
+            let socket = notify.socket(index).map_err(|error| spawn::SpawnError {
+                program: spec.command.first().cloned().unwrap_or_default(),
+                error,
+                step: Some("cannot create the notify socket".into()),
+            })?;
+            let mut env = spec.environment.clone();
+            let path = socket.path().to_string_lossy().into_owned();
+            env.push(("NOTIFY_SOCKET".into(), path));
+            with_socket = Some(env);
+        }
         let argv: Vec<OsString> = spec.command.iter().map(OsString::from).collect();
         let notification = match spec.ready.kind {
             ReadyKind::Fd(target) => Some((
@@ -521,7 +627,7 @@ impl Driver {
             argv: &argv,
             terminal: None,
             new_session: true,
-            env: &spec.environment,
+            env: with_socket.as_deref().unwrap_or(&spec.environment),
             directory: spec.directory.as_deref(),
             user: spec.user.as_ref().map(|user| spawn::Credentials {
                 uid: user.uid,

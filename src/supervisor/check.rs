@@ -152,16 +152,18 @@ impl Readiness {
     pub fn on_running(&mut self, now: Instant) -> Vec<CheckEvent> {
         match self.spec.kind {
             ReadyKind::Running => self.become_ready(now),
-            ReadyKind::Started | ReadyKind::Probe(_) | ReadyKind::Fd(_) | ReadyKind::Log(_) => {
-                Vec::new()
-            }
+            ReadyKind::Started
+            | ReadyKind::Probe(_)
+            | ReadyKind::Notify
+            | ReadyKind::Fd(_)
+            | ReadyKind::Log(_) => Vec::new(),
         }
     }
 
-    /// The program said it is ready: a newline on its notification fd, its log line.
+    /// The program said it is ready: `READY=1`, a newline on its fd, its log line.
     pub fn on_signalled(&mut self, now: Instant) -> Vec<CheckEvent> {
         match self.spec.kind {
-            ReadyKind::Fd(_) | ReadyKind::Log(_) => self.become_ready(now),
+            ReadyKind::Notify | ReadyKind::Fd(_) | ReadyKind::Log(_) => self.become_ready(now),
             ReadyKind::Started | ReadyKind::Running | ReadyKind::Probe(_) => Vec::new(),
         }
     }
@@ -454,7 +456,11 @@ mod tests {
 
     #[test]
     fn an_fd_or_a_log_line_is_ready_when_signalled_once() {
-        for kind in [ReadyKind::Fd(3), ReadyKind::Log("up".into())] {
+        for kind in [
+            ReadyKind::Notify,
+            ReadyKind::Fd(3),
+            ReadyKind::Log("up".into()),
+        ] {
             let mut r = ready(kind);
             let t0 = Instant::now();
             assert!(r.on_spawned(t0).is_empty());

@@ -99,7 +99,7 @@ fn process_table() -> std::io::Result<Vec<(pid_t, pid_t)>> {
 }
 
 /// The process group of a process, from `/proc/PID/stat` (None for a zombie).
-fn read_pgrp(pid: pid_t) -> Option<pid_t> {
+pub fn read_pgrp(pid: pid_t) -> Option<pid_t> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_comm = &stat[stat.rfind(')')? + 1..];
     let mut fields = after_comm.split_ascii_whitespace();

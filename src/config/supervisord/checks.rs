@@ -8,7 +8,7 @@ use crate::config::checks::{parse_http_url, parse_socket_addr};
 use crate::config::{Probe, ReadyKind, parse_duration};
 
 const READY_KINDS: &str = "started, running, tcp:HOST:PORT, http:URL, exec:COMMAND, \
-     fd:N or log:TEXT";
+     notify:systemd, fd:N or log:TEXT";
 
 /// `rinit_ready`: `started`, `running`, or `KIND:VALUE`.
 pub(super) fn ready_kind(text: &str) -> Result<ReadyKind, String> {
@@ -27,9 +27,7 @@ pub(super) fn ready_kind(text: &str) -> Result<ReadyKind, String> {
             .filter(|fd| (3..1024).contains(fd))
             .map(ReadyKind::Fd)
             .ok_or_else(|| format!("expected fd:N with N from 3 to 1023, found {text:?}")),
-        "notify" => Err(format!(
-            "{kind}: not available yet in this version (planned: issue 10), found {text:?}"
-        )),
+        "notify" if value == "systemd" => Ok(ReadyKind::Notify),
         "log" if !value.is_empty() => Ok(ReadyKind::Log(value.to_string())),
         "tcp" | "http" | "exec" => probe(text).map(ReadyKind::Probe),
         _ => Err(expected()),
@@ -79,11 +77,7 @@ mod tests {
     fn every_ready_kind_has_a_one_string_spelling() {
         assert_eq!(ready_kind("started"), Ok(ReadyKind::Started));
         assert_eq!(ready_kind(" running "), Ok(ReadyKind::Running));
-        assert!(
-            ready_kind("notify:systemd")
-                .unwrap_err()
-                .contains("not available yet")
-        );
+        assert_eq!(ready_kind("notify:systemd"), Ok(ReadyKind::Notify));
         assert_eq!(ready_kind("fd:3"), Ok(ReadyKind::Fd(3)));
         assert_eq!(
             ready_kind("log:ready to accept connections"),

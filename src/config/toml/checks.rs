@@ -56,10 +56,10 @@ impl Reader<'_> {
                     }
                     ReadyKind::Fd(fd)
                 }
-                "notify" => {
-                    let message = "not available yet in this version (planned: issue 10)";
-                    return Err(self.error(&value.span(), sub, message));
-                }
+                "notify" => match self.string(value, sub)?.as_str() {
+                    "systemd" => ReadyKind::Notify,
+                    _ => return Err(self.expected(value, sub, "\"systemd\"")),
+                },
                 "log" => {
                     let text = self.string(value, sub)?;
                     if text.is_empty() || text.contains('\n') {
