@@ -181,6 +181,33 @@ impl Attempt {
             )
         };
         if rc == 0 {
+            // A connect to a free port of the ephemeral range can meet itself (TCP
+            // simultaneous open: the kernel picked that very port as the source). That is
+            // no listener: fail, or a probe could pass before the program listens.
+            // SAFETY: an all-zero sockaddr_storage is a valid value.
+            let mut local: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+            let mut local_len = size_of::<libc::sockaddr_storage>() as socklen_t;
+            // SAFETY: local and local_len are live and local_len holds local's size.
+            let named = unsafe {
+                libc::getsockname(
+                    fd,
+                    (&mut local as *mut libc::sockaddr_storage).cast::<libc::sockaddr>(),
+                    &mut local_len,
+                )
+            } == 0;
+            let bytes = |a: &libc::sockaddr_storage, n: socklen_t| {
+                // SAFETY: the first n bytes of a sockaddr_storage the kernel filled in.
+                unsafe {
+                    std::slice::from_raw_parts(
+                        (a as *const libc::sockaddr_storage).cast::<u8>(),
+                        n as usize,
+                    )
+                }
+                .to_vec()
+            };
+            if named && local_len == len && bytes(&local, local_len) == bytes(&peer, len) {
+                return Err(io::Error::from_raw_os_error(libc::ECONNREFUSED));
+            }
             return Ok(true);
         }
         let e = io::Error::last_os_error();
