@@ -2,8 +2,11 @@
 """Benchmarks rinit's supervisor mode against supervisord 4.3.0, side by side in one run.
 
 Both supervise the same 10 programs (`testprog sleep`: prints `ready`, then sleeps with
-default signal handling, so SIGTERM kills it), with startsecs=0 and autorestart off, once
-with one priority for all and once with ten distinct priorities. Both run as plain
+default signal handling, so SIGTERM kills it), autorestart off: with startsecs=0, once
+with one priority for all and once with ten distinct priorities; with ten priorities and
+the default startsecs (1 s); and with ten priorities where each program is a TCP listener
+(`testprog listen`) that rinit checks with `ready = { tcp = ... }` (supervisord has no
+readiness: it runs the same listeners without a check). Both run as plain
 processes (not PID 1), started by this script. Prints a Markdown table. Figures, not
 pass/fail: nothing here asserts. integration/bench-supervise installs supervisord and
 builds the static binary first.
@@ -38,17 +41,31 @@ TIMEOUT_S = 30.0
 PR_SET_CHILD_SUBREAPER = 36
 
 VARIANTS = {
-    # name: priority of program i
-    "same priority": lambda i: 100,
-    "priorities p0..p9": lambda i: 10 * (i + 1),
+    # name: (priority of program i, startsecs=0?, tcp listeners with a ready check?)
+    "same priority": (lambda i: 100, True, False),
+    "priorities p0..p9": (lambda i: 10 * (i + 1), True, False),
+    "p0..p9, default startsecs": (lambda i: 10 * (i + 1), False, False),
+    "p0..p9, tcp ready checks": (lambda i: 10 * (i + 1), True, True),
 }
+PORT_BASE = 23100
 
 
-def rinit_setup(tmp, priority):
+def program_argv(i, tcp):
+    if tcp:
+        return [TESTPROG, "listen", f"127.0.0.1:{PORT_BASE + i}", "0"]
+    return [TESTPROG, "sleep"]
+
+
+def rinit_setup(tmp, variant):
+    priority, fast, tcp = variant
     lines = ['[rinit]', 'grace = "8s"', '']
     for i in range(PROGRAMS):
-        lines += [f"[program.p{i}]", f'command = ["{TESTPROG}", "sleep"]', "startsecs = 0",
-                  "autorestart = false", f"priority = {priority(i)}", ""]
+        argv = ", ".join(f'"{a}"' for a in program_argv(i, tcp))
+        lines += [f"[program.p{i}]", f"command = [{argv}]",
+                  "startsecs = 0" if fast else "", "autorestart = false",
+                  f"priority = {priority(i)}", ""]
+        if tcp:
+            lines.insert(-1, f'ready = {{ tcp = "127.0.0.1:{PORT_BASE + i}" }}')
     path = os.path.join(tmp, "rinit.toml")
     with open(path, "w") as f:
         f.write("\n".join(lines))
@@ -56,11 +73,13 @@ def rinit_setup(tmp, priority):
     return [RINIT, "-c", path], re.compile(r"^rinit +\| p\d+: running$", re.M)
 
 
-def supervisord_setup(tmp, priority):
+def supervisord_setup(tmp, variant):
+    priority, fast, tcp = variant
     lines = ["[supervisord]", "nodaemon=true", f"logfile={tmp}/supervisord.log",
              f"pidfile={tmp}/supervisord.pid", f"childlogdir={tmp}", "loglevel=info", ""]
     for i in range(PROGRAMS):
-        lines += [f"[program:p{i}]", f"command={TESTPROG} sleep", "startsecs=0",
+        lines += [f"[program:p{i}]", "command=" + " ".join(program_argv(i, tcp)),
+                  "startsecs=0" if fast else "",
                   "autorestart=false", f"priority={priority(i)}",
                   f"stdout_logfile={tmp}/p{i}.log", "redirect_stderr=true", ""]
     path = os.path.join(tmp, "supervisord.conf")
@@ -287,8 +306,9 @@ def main():
           "(first run of each row).")
     print(f"- idle wakeups/s: voluntary + nonvoluntary context switches of the supervisor "
           f"over {IDLE_WINDOW_S:.0f} s while the 10 programs sleep (first run of each row).")
-    print("- Priorities: rinit starts a priority once the previous one is RUNNING; "
-          "supervisord starts every program in one pass in priority order. On shutdown both "
+    print("- Priorities: rinit starts a priority once every program before it is ready "
+          "(by default: spawned; with a tcp check: accepting connections); supervisord "
+          "starts every program in one pass in priority order, without waiting. On shutdown both "
           "stop in reverse priority order; supervisord also stops equal priorities one "
           "program at a time (each [program:x] is its own group).")
     print("- supervisord's 1 s tick: its loop blocks in poll(timeout=1 s) before acting, "

@@ -90,9 +90,16 @@ enum ReadyState {
     TimedOut,
 }
 
+/// The first retry of a readiness probe; each next one waits twice as long, up to the
+/// `interval`. A service is usually ready milliseconds after its first refusal: a fixed
+/// 200 ms would make each priority level cost up to 200 ms for nothing.
+const FIRST_RETRY: Duration = Duration::from_millis(5);
+
 pub struct Readiness {
     spec: ReadySpec,
     state: ReadyState,
+    /// Failed attempts since the spawn, for the retry delay.
+    failed_attempts: u32,
 }
 
 impl Readiness {
@@ -100,6 +107,7 @@ impl Readiness {
         Readiness {
             spec,
             state: ReadyState::Idle,
+            failed_attempts: 0,
         }
     }
 
@@ -130,8 +138,15 @@ impl Readiness {
         }
     }
 
+    /// The delay before the next attempt: [`FIRST_RETRY`], doubling, up to `interval`.
+    fn retry_delay(&self) -> Duration {
+        let factor = 1u32.checked_shl(self.failed_attempts).unwrap_or(u32::MAX);
+        FIRST_RETRY.saturating_mul(factor).min(self.spec.interval)
+    }
+
     /// The program was spawned.
     pub fn on_spawned(&mut self, now: Instant) -> Vec<CheckEvent> {
+        self.failed_attempts = 0;
         if self.spec.kind == ReadyKind::Started {
             self.state = ReadyState::Ready;
             return vec![CheckEvent::Ready {
@@ -170,7 +185,10 @@ impl Readiness {
 
     /// The outcome of the attempt under way (an outcome of a cancelled one is stale).
     pub fn on_probe(&mut self, passed: bool, now: Instant) -> Vec<CheckEvent> {
-        let interval = self.spec.interval;
+        let interval = self.retry_delay();
+        if !passed && self.is_probing() {
+            self.failed_attempts = self.failed_attempts.saturating_add(1);
+        }
         match &mut self.state {
             ReadyState::Waiting {
                 attempt: Some(attempt @ Attempt::Running(_)),
@@ -190,7 +208,7 @@ impl Readiness {
     }
 
     pub fn on_timer(&mut self, now: Instant) -> Vec<CheckEvent> {
-        let (interval, timeout) = (self.spec.interval, self.spec.timeout);
+        let (interval, timeout) = (self.retry_delay(), self.spec.timeout);
         let probing = self.is_probing();
         match &mut self.state {
             ReadyState::Waiting {
@@ -205,11 +223,13 @@ impl Readiness {
                     events.push(CheckEvent::NotReadyWithin);
                     return events;
                 }
-                attempt
+                let event = attempt
                     .as_mut()
-                    .and_then(|a| attempt_timer(a, interval, timeout, now))
-                    .into_iter()
-                    .collect()
+                    .and_then(|a| attempt_timer(a, interval, timeout, now));
+                if event == Some(CheckEvent::CancelProbe) {
+                    self.failed_attempts = self.failed_attempts.saturating_add(1);
+                }
+                event.into_iter().collect()
             }
             ReadyState::Idle | ReadyState::Ready | ReadyState::TimedOut => Vec::new(),
         }
@@ -334,7 +354,7 @@ impl Health {
 mod tests {
     use super::*;
     use crate::config::Probe;
-    use crate::config::checks::{READY_INTERVAL, READY_TIMEOUT, READY_WITHIN};
+    use crate::config::checks::{READY_TIMEOUT, READY_WITHIN};
 
     const MS: Duration = Duration::from_millis(1);
 
@@ -394,9 +414,9 @@ mod tests {
         let t1 = t0 + 3 * MS;
         assert!(r.on_probe(false, t1).is_empty());
         assert!(!r.is_probing());
-        assert_eq!(r.timer(), Some(t1 + READY_INTERVAL));
-        assert!(r.on_timer(t1 + READY_INTERVAL - MS).is_empty());
-        let t2 = t1 + READY_INTERVAL;
+        assert_eq!(r.timer(), Some(t1 + FIRST_RETRY));
+        assert!(r.on_timer(t1 + FIRST_RETRY - MS).is_empty());
+        let t2 = t1 + FIRST_RETRY;
         assert_eq!(r.on_timer(t2), [CheckEvent::StartProbe]);
         assert_eq!(
             r.on_probe(true, t2 + 5 * MS),
@@ -412,13 +432,34 @@ mod tests {
     }
 
     #[test]
+    fn retries_start_fast_and_double_up_to_the_interval() {
+        let mut r = ready(ReadyKind::Probe(tcp()));
+        let mut now = Instant::now();
+        r.on_spawned(now);
+        let mut gaps = Vec::new();
+        for _ in 0..8 {
+            r.on_probe(false, now);
+            let next = r.timer().unwrap();
+            gaps.push((next - now).as_millis());
+            now = next;
+            assert_eq!(r.on_timer(now), [CheckEvent::StartProbe]);
+        }
+        assert_eq!(gaps, [5, 10, 20, 40, 80, 160, 200, 200]);
+        // A new spawn starts the schedule over.
+        r.on_exit();
+        r.on_spawned(now);
+        r.on_probe(false, now);
+        assert_eq!(r.timer(), Some(now + FIRST_RETRY));
+    }
+
+    #[test]
     fn an_attempt_over_its_timeout_is_cancelled_and_the_next_one_scheduled() {
         let mut r = ready(ReadyKind::Probe(tcp()));
         let t0 = Instant::now();
         r.on_spawned(t0);
         let t1 = t0 + READY_TIMEOUT;
         assert_eq!(r.on_timer(t1), [CheckEvent::CancelProbe]);
-        assert_eq!(r.timer(), Some(t1 + READY_INTERVAL));
+        assert_eq!(r.timer(), Some(t1 + FIRST_RETRY));
         assert!(
             r.on_probe(true, t1).is_empty(),
             "the cancelled attempt's outcome"
