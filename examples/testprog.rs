@@ -39,6 +39,19 @@ fn main() {
         "tree" => tree(),
         "listen" => listen(arg(1), num(2)),
         "http" => http(arg(1), arg(2)),
+        "notify" => notify(num(1), &args[2..]),
+        "fd-ready" => {
+            std::thread::sleep(std::time::Duration::from_millis(num(2) as u64));
+            let fd = num(1);
+            // SAFETY: a plain write of a newline to an fd the test says is open.
+            let written = unsafe { libc::write(fd, b"\n".as_ptr().cast(), 1) };
+            say(if written == 1 {
+                "notified"
+            } else {
+                "fd not open"
+            });
+            pause_forever()
+        }
         "say-after" => {
             std::thread::sleep(std::time::Duration::from_millis(num(1) as u64));
             say(arg(2));
@@ -52,7 +65,8 @@ fn usage() -> ! {
     eprintln!(
         "usage: testprog exit N | kill-self SIG | sleep | ignore-term | report | sigstate |\n\
          \x20      leave-group | orphans N | daemon ignore|trap FILE CODE | tree |\n\
-         \x20      listen ADDR DELAY_MS | http ADDR FLAGFILE | say-after DELAY_MS TEXT"
+         \x20      listen ADDR DELAY_MS | http ADDR FLAGFILE | say-after DELAY_MS TEXT |\n\
+         \x20      notify DELAY_MS DATAGRAM... | fd-ready FD DELAY_MS"
     );
     std::process::exit(2)
 }
@@ -289,6 +303,23 @@ fn http(addr: &str, flag: &str) -> ! {
         );
         let _ = stream.flush();
         say(&format!("http {code}"));
+    }
+    pause_forever()
+}
+
+/// sd_notify: after `delay_ms`, each DATAGRAM (with `\n` for newlines) as one datagram
+/// to `$NOTIFY_SOCKET`, 50 ms apart; then sleeps.
+fn notify(delay_ms: i32, datagrams: &[String]) -> ! {
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms as u64));
+    let path = std::env::var_os("NOTIFY_SOCKET").unwrap_or_default();
+    let socket = std::os::unix::net::UnixDatagram::unbound().expect("a datagram socket");
+    for datagram in datagrams {
+        let datagram = datagram.replace("\\n", "\n");
+        match socket.send_to(datagram.as_bytes(), &path) {
+            Ok(_) => say("sent"),
+            Err(err) => say(&format!("cannot send: {err}")),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
     pause_forever()
 }

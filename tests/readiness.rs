@@ -1,17 +1,20 @@
 //! Black-box tests of readiness, health checks and the drain delay: `ready = {tcp | http |
-//! exec | log}` gating the next priority level, `within` making a failed start (retries,
+//! exec | notify | fd | log}` gating the next priority level, `within` making a failed start (retries,
 //! then FATAL, never exit 0), `health` restarting an unhealthy program, `stop_delay` /
 //! `--stop-delay` / `$RINIT_STOP_DELAY` in supervise and single-command mode, and the
 //! supervisord spelling (`rinit_ready=…`). The real binary runs as PID 1 of a PID
 //! namespace and as a subreaper; the programs are `sh` and the test helper
-//! (examples/testprog.rs: `listen`, `http`, `say-after`). Every wait is for a line or a
+//! (examples/testprog.rs: `listen`, `http`, `say-after`, `notify`, `fd-ready`). Every wait is for a line or a
 //! condition, with a deadline; timings are only loose bounds.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{BOTH_MODES, Launch, Mode, Outcome, Rinit, TempDir, start_with, testprog};
+use common::{
+    BOTH_MODES, Launch, Mode, Outcome, Rinit, TempDir, children_of, poll_until, start_with,
+    testprog,
+};
 
 /// `rinit [extra...] -c FILE`, with `env` added to its environment.
 fn launch(mode: Mode, file: &str, extra: &[&str], env: &[(&str, &str)]) -> Rinit {
@@ -748,4 +751,121 @@ command=@TP@ listen 127.0.0.1:{never} 0
         "{out:#?}"
     );
     assert!(has(&out.stderr, "db: gave up (FATAL)"), "{out:#?}");
+}
+
+/// sd_notify: STATUS= lines are shown, READY=1 (possibly after other keys, in a later
+/// datagram) opens the gate; a datagram from outside the program's group is ignored.
+#[test]
+fn a_notify_ready_check_opens_on_ready_1_from_the_program() {
+    in_both_modes(|mode| {
+        let dir = TempDir::new();
+        let toml = "
+[program.db]
+command = ['@TP@', 'notify', '400', 'STATUS=warming up', 'MAINPID=1\\nSTATUS=serving\\nREADY=1']
+priority = 1
+startsecs = 5
+ready = { notify = 'systemd' }
+
+[program.web]
+command = ['@TP@', 'sleep']
+priority = 2
+";
+        let launched = Instant::now();
+        let mut rinit = supervise(mode, &dir, toml);
+        wait_line(&rinit, "web: started");
+        let web_started = launched.elapsed();
+        wait_stdout(&rinit, "ready", 1);
+        rinit.signal(libc::SIGTERM);
+        let out = rinit.finish();
+        assert_last(&out, 0);
+        let e = &out.stderr;
+        let ready = "db: ready (notify systemd, ";
+        assert_in_order(
+            e,
+            &[
+                "db: started",
+                "db: status: warming up",
+                "db: status: serving",
+                &format!("{ready}…"),
+                "web: started",
+            ],
+        );
+        assert!(ready_ms(e, ready) >= 400, "{e:#?}");
+        assert!(web_started < Duration::from_secs(5), "{web_started:?}");
+        assert!(!has(e, "ignored a notification"), "{e:#?}");
+    });
+}
+
+/// s6's notification-fd: the program writes a newline to fd N.
+#[test]
+fn an_fd_ready_check_opens_on_a_newline_on_that_fd() {
+    in_both_modes(|mode| {
+        let dir = TempDir::new();
+        let toml = "
+[program.db]
+command = ['@TP@', 'fd-ready', '5', '300']
+priority = 1
+startsecs = 5
+ready = { fd = 5 }
+
+[program.web]
+command = ['@TP@', 'sleep']
+priority = 2
+";
+        let launched = Instant::now();
+        let mut rinit = supervise(mode, &dir, toml);
+        wait_line(&rinit, "web: started");
+        let web_started = launched.elapsed();
+        wait_stdout(&rinit, "ready", 1);
+        rinit.signal(libc::SIGTERM);
+        let out = rinit.finish();
+        assert_last(&out, 0);
+        let e = &out.stderr;
+        let ready = "db: ready (fd 5, ";
+        assert_in_order(e, &["db: started", &format!("{ready}…"), "web: started"]);
+        assert!(ready_ms(e, ready) >= 300, "{e:#?}");
+        assert!(web_started < Duration::from_secs(5), "{web_started:?}");
+        assert!(
+            out.stdout.iter().any(|l| payload(l) == "notified"),
+            "fd 5 was open in the program: {out:#?}"
+        );
+    });
+}
+
+/// A notification from a process outside the program's group does not make it ready.
+#[test]
+fn a_notification_from_outside_the_programs_group_is_ignored() {
+    let dir = TempDir::new();
+    let toml = "
+[program.db]
+command = ['@TP@', 'sleep']
+priority = 1
+ready = { notify = 'systemd', within = '30s' }
+
+[program.web]
+command = ['@TP@', 'sleep']
+priority = 2
+";
+    let mut rinit = supervise(Mode::Subreaper, &dir, toml);
+    wait_line(&rinit, "db: started");
+    // The socket's path is in the program's environment.
+    let pid = poll_until(|| children_of(rinit.pid).first().copied()).expect("db's pid");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("db's environment");
+    let path = environ
+        .split(|&b| b == 0)
+        .find_map(|var| var.strip_prefix(b"NOTIFY_SOCKET="))
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .expect("NOTIFY_SOCKET in db's environment");
+    let outsider = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    outsider.send_to(b"READY=1", &path).unwrap();
+    wait_line(&rinit, "db: ignored a notification from pid…");
+    rinit.signal(libc::SIGTERM);
+    let out = rinit.finish();
+    assert_last(&out, 0);
+    assert!(!has(&out.stderr, "db: ready"), "{out:#?}");
+    assert!(!has(&out.stderr, "web: started"), "{out:#?}");
+    assert!(
+        !std::path::Path::new(&path).exists(),
+        "the socket is removed at exit"
+    );
 }

@@ -130,6 +130,11 @@ fn rinit_reads_supervisord_files_as_supervisord_does() {
             "tests/fixtures/supervisord/supervisord.conf",
             "tests_fixtures_supervisord_supervisord.conf.json",
         ),
+        // Every rinit_* key: supervisord 4.3.0 reads the file as if they were not there.
+        (
+            "tests/fixtures/supervisord/checks.conf",
+            "tests_fixtures_supervisord_checks.conf.json",
+        ),
     ] {
         let recorded = std::fs::read_to_string(repo_file(&format!(
             "tests/fixtures/supervisord/readings/{reading}"
