@@ -869,3 +869,40 @@ priority = 2
         "the socket is removed at exit"
     );
 }
+
+/// An exec check that outlives its timeout is killed (its whole group), and a program
+/// never ready is FATAL: nothing of the checks is left over at the end.
+#[test]
+fn an_exec_check_over_its_timeout_is_killed() {
+    in_both_modes(|mode| {
+        let dir = TempDir::new();
+        let toml = "
+[program.db]
+command = ['@TP@', 'report']
+startretries = 0
+ready = { exec = ['sh', '-c', 'sleep 30 & exec sleep 30'], timeout = '300ms', within = '1s' }
+";
+        let launched = Instant::now();
+        let out = supervise(mode, &dir, toml).finish();
+        let took = launched.elapsed();
+        assert_last(&out, 1);
+        let e = &out.stderr;
+        assert_in_order(
+            e,
+            &[
+                "db: started",
+                "db: not ready within 1s",
+                "db: gave up (FATAL)",
+            ],
+        );
+        assert!(
+            !has(e, "sent SIGTERM to …"),
+            "probes were left over: {e:#?}"
+        );
+        assert!(
+            !e.iter().any(|l| l.contains("leftover")),
+            "probes were left over: {e:#?}"
+        );
+        assert!(took < Duration::from_secs(10), "{took:?}");
+    });
+}

@@ -888,4 +888,35 @@ mod tests {
         );
         assert!(!out.iter().any(|c| matches!(c, Command::ShuttingDown(_))));
     }
+
+    #[test]
+    fn an_unhealthy_program_without_restarts_has_ended_and_on_exit_decides() {
+        let mut web = program("web", 1);
+        web.ready.kind = ReadyKind::Started;
+        web.autorestart = Autorestart::Never;
+        web.health = Some(crate::config::HealthSpec {
+            probe: Probe::Tcp(([127, 0, 0, 1], 1).into()),
+            interval: SEC,
+            timeout: SEC,
+            failures: 1,
+        });
+        let mut s = supervisor(vec![web]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_timer(t0 + SEC);
+        let out = s.on_probe(0, Check::Health, Err("refused".into()), t0 + SEC);
+        assert!(out.contains(&Command::Notice(0, Notice::Unhealthy)));
+        let out = s.on_exit(0, ExitStatus::Signaled(libc::SIGTERM), t0 + SEC);
+        assert!(
+            out.contains(&Command::ShuttingDown(Reason::ProgramEnded {
+                program: 0,
+                ending: Ending {
+                    code: 128 + libc::SIGTERM,
+                    success: false
+                }
+            })),
+            "{out:?}"
+        );
+    }
 }
