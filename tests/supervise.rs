@@ -10,7 +10,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{BOTH_MODES, Launch, Mode, Outcome, Rinit, TempDir, start_with};
+use common::lines::*;
+use common::{BOTH_MODES, Launch, Mode, Rinit, TempDir, start_with};
 
 /// `rinit [extra...] -c DIR/rinit.toml`, with `env` added to its environment.
 fn supervise_with(
@@ -34,107 +35,6 @@ fn supervise_with(
 
 fn supervise(mode: Mode, dir: &TempDir, toml: &str) -> Rinit {
     supervise_with(mode, dir, toml, &[], &[])
-}
-
-/// Runs `test` in both modes at once, each in a thread named after its mode (so a
-/// failure says which mode failed).
-fn in_both_modes(test: impl Fn(Mode) + Sync) {
-    std::thread::scope(|scope| {
-        for mode in BOTH_MODES {
-            let test = &test;
-            std::thread::Builder::new()
-                .name(format!("{mode:?}"))
-                .spawn_scoped(scope, move || test(mode))
-                .unwrap();
-        }
-    });
-}
-
-/// Whether `line` is rinit's line `rinit: TEXT`. A TEXT of the form `NAME: started`
-/// matches `rinit: NAME: started (pid N)` for any N.
-fn is(line: &str, text: &str) -> bool {
-    let Some(rest) = rinit_text(line) else {
-        return false;
-    };
-    match text.strip_suffix(": started") {
-        Some(name) => rest
-            .strip_prefix(&format!("{name}: started (pid "))
-            .is_some_and(|pid| pid.ends_with(')')),
-        None => rest == text,
-    }
-}
-
-/// The text of one of rinit's own lines: `rinit: TEXT` (before the output mux runs, e.g.
-/// configuration errors) or `rinit | TEXT` (the programs' line format).
-fn rinit_text(line: &str) -> Option<&str> {
-    line.strip_prefix("rinit: ")
-        .or_else(|| match payload(line) {
-            text if line.starts_with("rinit ") && text.len() < line.len() => Some(text),
-            _ => None,
-        })
-}
-
-/// A line without its `NAME | ` prefix (the default text format).
-fn payload(line: &str) -> &str {
-    match line.find(" | ") {
-        Some(at) if !line[..at].trim_end().contains(' ') => &line[at + 3..],
-        _ => line,
-    }
-}
-
-/// Lines without their prefixes.
-fn plain(lines: &[String]) -> Vec<&str> {
-    lines.iter().map(|l| payload(l)).collect()
-}
-
-/// The index of the first line matching `text` (see [`is`]).
-fn index(lines: &[String], text: &str) -> usize {
-    lines
-        .iter()
-        .position(|l| is(l, text))
-        .unwrap_or_else(|| panic!("no line 'rinit: {text}' in {lines:#?}"))
-}
-
-fn count(lines: &[String], text: &str) -> usize {
-    lines.iter().filter(|l| is(l, text)).count()
-}
-
-fn has(lines: &[String], text: &str) -> bool {
-    count(lines, text) > 0
-}
-
-/// Every `texts` line appears, in this order (other lines may come in between).
-fn assert_in_order(lines: &[String], texts: &[&str]) {
-    let mut from = 0;
-    for text in texts {
-        match lines[from..].iter().position(|l| is(l, text)) {
-            Some(i) => from += i + 1,
-            None => panic!(
-                "expected 'rinit: {text}' after line {from}, in the order {texts:#?}; got {lines:#?}"
-            ),
-        }
-    }
-}
-
-fn assert_last(out: &Outcome, code: i32) {
-    assert_eq!(out.code, code, "{out:#?}");
-    let last = out.stderr.last().map(String::as_str).unwrap_or_default();
-    assert!(is(last, &format!("exiting with code {code}")), "{out:#?}");
-}
-
-/// Waits for rinit's line `rinit: TEXT` on stderr.
-fn wait_line(rinit: &Rinit, text: &str) {
-    rinit
-        .stderr
-        .wait_until(|lines| has(lines, text), &format!("rinit: {text}"));
-}
-
-/// Waits until stdout holds `n` lines equal to `line`.
-fn wait_stdout(rinit: &Rinit, line: &str, n: usize) {
-    rinit.stdout.wait_until(
-        |lines| lines.iter().filter(|l| payload(l) == line).count() >= n,
-        &format!("{n} x {line:?} on stdout"),
-    );
 }
 
 #[test]

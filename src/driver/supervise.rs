@@ -417,11 +417,7 @@ impl Driver {
             new_session: true,
             env: &spec.environment,
             directory: spec.directory.as_deref(),
-            user: spec.user.as_ref().map(|user| spawn::Credentials {
-                uid: user.uid,
-                gid: user.gid,
-                groups: &user.groups,
-            }),
+            user: credentials(spec),
             umask: spec.umask,
             stdout: Some(writer.as_fd()),
             stderr: Some(writer.as_fd()),
@@ -629,11 +625,7 @@ impl Driver {
             new_session: true,
             env: with_socket.as_deref().unwrap_or(&spec.environment),
             directory: spec.directory.as_deref(),
-            user: spec.user.as_ref().map(|user| spawn::Credentials {
-                uid: user.uid,
-                gid: user.gid,
-                groups: &user.groups,
-            }),
+            user: credentials(spec),
             umask: spec.umask,
             stdout: pipes.as_ref().map(|p| p.stdout.1.as_fd()),
             stderr: pipes.as_ref().map(|p| match &p.stderr {
@@ -733,6 +725,15 @@ fn log_file(
             None
         }
     }
+}
+
+/// The user a program (and its exec checks) runs as, for the kernel layer.
+fn credentials(spec: &crate::config::ProgramSpec) -> Option<spawn::Credentials<'_>> {
+    spec.user.as_ref().map(|user| spawn::Credentials {
+        uid: user.uid,
+        gid: user.gid,
+        groups: &user.groups,
+    })
 }
 
 fn pipes(spec: &crate::config::ProgramSpec) -> std::io::Result<Pipes> {

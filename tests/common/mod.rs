@@ -3,6 +3,8 @@
 //! conditions with deadlines instead of sleeping.
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod lines;
+
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
