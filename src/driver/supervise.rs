@@ -279,7 +279,10 @@ impl Driver {
                 }
                 // Ready at the spawn is the default: no line for each start.
                 Command::Notice(index, Notice::Ready { .. })
-                    if self.supervisor.programs()[index].spec.ready.kind == ReadyKind::Started => {}
+                    if matches!(
+                        self.supervisor.programs()[index].spec.ready.kind,
+                        ReadyKind::Started
+                    ) => {}
                 Command::Notice(index, notice) => {
                     let how = self.supervisor.programs()[index].spec.ready.describe();
                     let text = describe(&notice, &how);
@@ -366,7 +369,7 @@ impl Driver {
         } = self;
         let spec = &supervisor.programs()[index].spec;
         let mut with_socket = None;
-        if spec.ready.kind == ReadyKind::Notify {
+        if matches!(spec.ready.kind, ReadyKind::Notify) {
             let socket = notify.socket(index).map_err(|error| spawn::SpawnError {
                 program: spec.command.first().cloned().unwrap_or_default(),
                 error,
@@ -557,7 +560,10 @@ pub fn describe(notice: &Notice, how: &str) -> String {
         Notice::StopTimeout => "did not stop in time: sending SIGKILL".into(),
         Notice::Stopped { status } => format!("stopped ({status})"),
         Notice::Done => "done: will not be restarted".into(),
-        Notice::Ready { after } => format!("ready ({how}, {} ms)", after.as_millis()),
+        Notice::Ready { after } => format!(
+            "ready ({how}, {} ms)",
+            u64::try_from(after.as_millis()).unwrap_or(u64::MAX)
+        ),
         Notice::NotReady { within } => format!("not ready within {}", duration(within)),
         Notice::HealthFailed {
             reason,

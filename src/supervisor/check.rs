@@ -147,7 +147,7 @@ impl Readiness {
     /// The program was spawned.
     pub fn on_spawned(&mut self, now: Instant) -> Vec<CheckEvent> {
         self.failed_attempts = 0;
-        if self.spec.kind == ReadyKind::Started {
+        if matches!(self.spec.kind, ReadyKind::Started) {
             self.state = ReadyState::Ready;
             return vec![CheckEvent::Ready {
                 after: Duration::ZERO,
