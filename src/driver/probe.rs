@@ -294,7 +294,7 @@ fn request(target: &HttpTarget) -> Vec<u8> {
 }
 
 /// `HTTP/1.x NNN[ reason]` (without its `\n`): 2xx and 3xx pass.
-fn judge(line: &[u8]) -> Outcome {
+pub(crate) fn judge(line: &[u8]) -> Outcome {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let parsed = line.strip_prefix(b"HTTP/1.").and_then(|rest| match rest {
         [minor, b' ', a, b, c, tail @ ..]

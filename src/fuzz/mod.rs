@@ -614,6 +614,7 @@ fuzz_tests! {
     values, values_regressions => targets::VALUES;
     format, format_regressions => targets::FORMAT;
     cli, cli_regressions => targets::CLI;
+    checks, checks_regressions => targets::CHECKS;
 }
 
 #[test]

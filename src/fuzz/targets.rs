@@ -143,6 +143,15 @@ pub const TOML: Target = Target {
         "[program.web]\n",
         "[rinit]\n",
         "[[program]]\n",
+        "ready = ",
+        "health = ",
+        "{ tcp = \"127.0.0.1:80\" }",
+        "{ http = \"http://localhost/\", within = \"1s\" }",
+        "{ exec = [\"true\"], failures = 2 }",
+        "{ notify = \"systemd\" }",
+        "{ fd = 3 }",
+        "{ log = \"up\" }",
+        "stop_delay = ",
         "command = ",
         "\"\"\"",
         "'''",
@@ -298,6 +307,13 @@ pub const SUPERVISORD: Target = Target {
         "[group:",
         "[supervisord]\n",
         "[include]\n",
+        "rinit_ready=",
+        "rinit_ready_within=",
+        "rinit_health=",
+        "rinit_health_failures=",
+        "rinit_stop_delay=",
+        "tcp:127.0.0.1:80",
+        "notify:systemd",
         "[DEFAULT]\n",
         "[eventlistener:x]\n",
         "files = ",
@@ -853,4 +869,82 @@ pub const CLI: Target = Target {
     ],
     max_len: 1024,
     run: cli,
+};
+
+// ---------------------------------------------------------------------------------------
+// Readiness and health checks: addresses and URLs (both formats), supervisord's check
+// values, sd_notify datagrams, and the HTTP status line a probe reads.
+
+fn checks(input: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(input);
+    let addr = crate::config::checks::parse_socket_addr(&text);
+    if let Ok(addr) = &addr {
+        // What is accepted prints back as an address that is accepted again.
+        let again = crate::config::checks::parse_socket_addr(&addr.to_string());
+        assert_eq!(again.as_ref(), Ok(addr), "{text:?}");
+    }
+    if let Ok(target) = crate::config::checks::parse_http_url(&text) {
+        assert!(
+            target.path.starts_with('/'),
+            "{text:?} gave path {:?}",
+            target.path
+        );
+        assert!(
+            !target.host.is_empty() && !target.path.contains(' '),
+            "{text:?}"
+        );
+        let _ = crate::config::Probe::Http(target).describe();
+    }
+    fuzz_hooks::checks(&text);
+    let (ready, status) = crate::sys::notify::parse_datagram(input);
+    if ready {
+        assert!(input.windows(7).any(|w| w == b"READY=1"), "{text:?}");
+    }
+    if let Some(status) = status {
+        assert!(!status.contains('\n'), "a status is one line: {status:?}");
+    }
+    let outcome = crate::driver::probe::judge(input);
+    if outcome == crate::driver::probe::Outcome::Passed {
+        assert!(input.starts_with(b"HTTP/1."), "passed {text:?}");
+    }
+    addr.is_ok()
+}
+
+pub const CHECKS: Target = Target {
+    name: "checks",
+    tokens: &[
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        ":",
+        ":80",
+        ":65535",
+        ":99999",
+        "http://",
+        "https://",
+        "/healthz",
+        "?",
+        "#",
+        "@",
+        "tcp:",
+        "http:",
+        "exec:",
+        "notify:systemd",
+        "fd:3",
+        "log:",
+        "started",
+        "running",
+        "READY=1",
+        "STATUS=",
+        "\n",
+        "HTTP/1.1 ",
+        "HTTP/1.0 ",
+        "200",
+        "503",
+        " OK\r\n",
+        "ms",
+        "'",
+    ],
+    max_len: 512,
+    run: checks,
 };

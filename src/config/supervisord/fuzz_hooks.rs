@@ -32,6 +32,14 @@ pub(crate) fn percent_format(
     expand::percent_format(text, &names)
 }
 
+/// rinit's check values (`rinit_ready=`, `rinit_health=`, their timings).
+pub(crate) fn checks(text: &str) {
+    let _ = super::checks::ready_kind(text);
+    let _ = super::checks::probe(text);
+    let _ = super::checks::duration(text);
+    let _ = super::checks::failures(text);
+}
+
 /// Every value syntax of §2.9 on `text` (results are discarded: they must not panic).
 pub(crate) fn values(text: &str) {
     let _ = boolean(text);
