@@ -376,7 +376,7 @@ impl Driver {
                 step: Some("cannot create the notify socket".into()),
             })?;
             let mut env = spec.environment.clone();
-            let path = socket.path().to_string_lossy().into_owned();
+            let path = socket.address().to_string();
             env.push(("NOTIFY_SOCKET".into(), path));
             with_socket = Some(env);
         }

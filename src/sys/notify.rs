@@ -3,25 +3,53 @@
 //! (SO_PASSCRED), so that only the program's own process group is believed.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use libc::pid_t;
 
-/// One program's notify socket; the socket file goes with it.
+/// One program's notify socket; the socket file (if any) goes with it.
 pub struct NotifySocket {
     fd: OwnedFd,
-    path: PathBuf,
+    /// `$NOTIFY_SOCKET`: a path, or `@name` for an abstract socket.
+    address: String,
+    /// The socket file, for a path.
+    file: Option<PathBuf>,
 }
 
 impl NotifySocket {
     /// Binds a fresh socket at `path` (an old file there is replaced), writable by every
     /// user, since the program may run as another one.
     pub fn bind(path: &Path) -> std::io::Result<NotifySocket> {
-        use std::os::unix::ffi::OsStrExt;
-        let bytes = path.as_os_str().as_bytes();
+        let socket = Self::bind_address(path.as_os_str().as_bytes())?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+        Ok(NotifySocket {
+            fd: socket,
+            address: path.to_string_lossy().into_owned(),
+            file: Some(path.to_path_buf()),
+        })
+    }
+
+    /// An abstract socket `@name`, for an image with no writable directory at all (no
+    /// file, so nothing to remove; SO_PASSCRED still tells who sent what).
+    pub fn bind_abstract(name: &str) -> std::io::Result<NotifySocket> {
+        let mut address = vec![0u8];
+        address.extend_from_slice(name.as_bytes());
+        Ok(NotifySocket {
+            fd: Self::bind_address(&address)?,
+            address: format!("@{name}"),
+            file: None,
+        })
+    }
+
+    /// A non-blocking datagram socket bound to `bytes` (a leading NUL: abstract), with
+    /// SO_PASSCRED on.
+    fn bind_address(bytes: &[u8]) -> std::io::Result<OwnedFd> {
+        let is_abstract = bytes.first() == Some(&0);
         // SAFETY: sockaddr_un is plain data; zero is a valid value.
         let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-        if bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+        if bytes.len() >= addr.sun_path.len() || bytes[usize::from(is_abstract)..].contains(&0) {
             return Err(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
         }
         addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
@@ -36,9 +64,16 @@ impl NotifySocket {
         }
         // SAFETY: raw is a fresh fd of ours.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let _ = std::fs::remove_file(path);
+        if !is_abstract {
+            let _ = std::fs::remove_file(std::ffi::OsStr::from_bytes(bytes));
+        }
         let on: libc::c_int = 1;
-        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        // An abstract name is exactly its bytes long; a path is NUL-terminated.
+        let len = if is_abstract {
+            (std::mem::size_of::<libc::sa_family_t>() + bytes.len()) as libc::socklen_t
+        } else {
+            std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t
+        };
         // SAFETY: addr and on are live values of the sizes given.
         let failed = unsafe {
             libc::bind(raw, (&raw const addr).cast(), len) != 0
@@ -53,20 +88,16 @@ impl NotifySocket {
         if failed {
             return Err(std::io::Error::last_os_error());
         }
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
-        Ok(NotifySocket {
-            fd,
-            path: path.to_path_buf(),
-        })
+        Ok(fd)
     }
 
     pub fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// What the program gets as `$NOTIFY_SOCKET`.
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     /// The next datagram waiting and its sender's pid (0 when the kernel gave none);
@@ -115,7 +146,9 @@ impl NotifySocket {
 
 impl Drop for NotifySocket {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if let Some(file) = &self.file {
+            let _ = std::fs::remove_file(file);
+        }
     }
 }
 
@@ -169,5 +202,22 @@ mod tests {
         drop(socket);
         assert!(!path.exists(), "the socket file goes with it");
         let _ = std::fs::remove_dir(&dir);
+    }
+
+    #[test]
+    fn an_abstract_socket_needs_no_directory() {
+        use std::os::linux::net::SocketAddrExt;
+        let name = format!("rinit-notify-test-{}", std::process::id());
+        let socket = NotifySocket::bind_abstract(&name).unwrap();
+        assert_eq!(socket.address(), format!("@{name}"));
+        let sender = std::os::unix::net::UnixDatagram::unbound().unwrap();
+        let to = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+        sender.send_to_addr(b"READY=1", &to).unwrap();
+        let mut buf = [0u8; 16];
+        let (n, pid) = socket.receive(&mut buf).unwrap();
+        assert_eq!(
+            (&buf[..n], pid),
+            (&b"READY=1"[..], std::process::id() as pid_t)
+        );
     }
 }

@@ -32,15 +32,18 @@ impl Notify {
         if let Some(at) = self.sockets.iter().position(|(p, _)| *p == program) {
             return Ok(&self.sockets[at].1);
         }
-        let dir = match &self.dir {
-            Some(dir) => dir.clone(),
-            None => {
-                let dir = runtime_dir()?;
-                self.dir = Some(dir.clone());
-                dir
-            }
+        if self.dir.is_none() {
+            self.dir = runtime_dir().ok();
+        }
+        let socket = match &self.dir {
+            Some(dir) => NotifySocket::bind(&dir.join(format!("notify-{program}.sock")))?,
+            // No writable directory at all (a bare image): an abstract socket.
+            None => NotifySocket::bind_abstract(&format!(
+                "rinit-{}-{}-notify-{program}",
+                std::process::id(),
+                stamp()
+            ))?,
         };
-        let socket = NotifySocket::bind(&dir.join(format!("notify-{program}.sock")))?;
         self.sockets.push((program, socket));
         Ok(&self.sockets[self.sockets.len() - 1].1)
     }
@@ -55,15 +58,19 @@ impl Drop for Notify {
     }
 }
 
+/// Nanoseconds since the epoch: with the pid, a name no other rinit is using.
+fn stamp() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
 /// A fresh directory for rinit's sockets: under `/run` (a tmpfs in containers), else
 /// the temporary directory. Named by pid and start time: rinits in other PID namespaces
 /// may share `/run` and all be pid 1.
 fn runtime_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let name = format!("rinit-{}-{stamp}", std::process::id());
+    let name = format!("rinit-{}-{}", std::process::id(), stamp());
     let mut last = None;
     for base in [PathBuf::from("/run"), std::env::temp_dir()] {
         let dir = base.join(&name);
@@ -97,7 +104,9 @@ impl Driver {
     pub(super) fn read_notification(&mut self, at: usize) -> Option<i32> {
         let mut buf = [0u8; 512];
         let (fd, program) = (self.ready_fds[at].0.as_raw_fd(), self.ready_fds[at].1);
-        loop {
+        // A bounded read per wake-up: a program that writes without end cannot keep the
+        // reactor here (poll wakes it again for the rest).
+        for _ in 0..16 {
             // SAFETY: reading into a live buffer; the fd is non-blocking.
             let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
             if n > 0 {
@@ -118,6 +127,7 @@ impl Driver {
             }
             return None;
         }
+        None
     }
 
     /// Datagrams on a program's notify socket: believed only from a process of the
@@ -126,16 +136,20 @@ impl Driver {
         let mut buf = [0u8; 4096];
         let program = self.notify.sockets[at].0;
         let mut commands = Vec::new();
-        while let Some((len, sender)) = self.notify.sockets[at].1.receive(&mut buf) {
+        let mut ignored = None;
+        // At most 64 datagrams per wake-up, and one line for those ignored: a flood
+        // from a stranger costs it a slot in the poll, not the reactor's time or the log.
+        for _ in 0..64 {
+            let Some((len, sender)) = self.notify.sockets[at].1.receive(&mut buf) else {
+                break;
+            };
             let group = self.supervisor.programs()[program].pid();
             let own =
                 group.is_some_and(|pgid| sender == pgid || tree::read_pgrp(sender) == Some(pgid));
             let name = self.name(program);
             if !own {
-                crate::warn!(
-                    &self.mux,
-                    "{name}: ignored a notification from pid {sender}, not of its group"
-                );
+                let (first, count) = ignored.unwrap_or((sender, 0));
+                ignored = Some((first, count + 1));
                 continue;
             }
             let (ready, status) = notify::parse_datagram(&buf[..len]);
@@ -145,6 +159,18 @@ impl Driver {
             if ready {
                 commands.extend(self.supervisor.on_ready_signal(program, Instant::now()));
             }
+        }
+        if let Some((sender, count)) = ignored {
+            let name = self.name(program);
+            let more = if count > 1 {
+                format!(" (and {} more)", count - 1)
+            } else {
+                String::new()
+            };
+            crate::warn!(
+                &self.mux,
+                "{name}: ignored a notification from pid {sender}, not of its group{more}"
+            );
         }
         self.perform(commands)
     }
