@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use common::lines::*;
 use common::{
-    BOTH_MODES, Launch, Mode, Rinit, TempDir, children_of, poll_until, start_with, testprog,
+    BOTH_MODES, Launch, Mode, Outcome, Rinit, TempDir, children_of, poll_until, start_with,
+    testprog,
 };
 
 /// `rinit [extra...] -c FILE`, with `env` added to its environment.
@@ -81,11 +82,39 @@ fn signal_and_wait_taken(rinit: &Rinit, sig: i32) {
 
 /// Level 1 listens only after 700 ms and has startsecs = 5: level 2 starts once the
 /// port accepts, well before the 5 s mark, and the `ready (tcp …)` line says so.
+/// Runs `toml` (level 1 `db` with a ready check, level 2 `web`) until `web` has
+/// started, then stops it. Checks the gate: `db` became ready (its line starting with
+/// `ready`) no sooner than `at_least_ms` after its spawn, `web` started after that and
+/// well before `db`'s startsecs of 5 s, and `db` never counted as RUNNING. Returns the
+/// outcome for the caller's own checks.
+fn assert_gate_opens(mode: Mode, toml: &str, ready: &str, at_least_ms: u128) -> Outcome {
+    let dir = TempDir::new();
+    let launched = Instant::now();
+    let mut rinit = supervise(mode, &dir, toml);
+    wait_line(&rinit, "web: started");
+    let web_started = launched.elapsed();
+    wait_stdout(&rinit, "ready", 1);
+    rinit.signal(libc::SIGTERM);
+    let out = rinit.finish();
+    assert_last(&out, 0);
+    let e = &out.stderr;
+    assert_in_order(e, &["db: started", &format!("{ready}…"), "web: started"]);
+    assert!(ready_ms(e, ready) >= at_least_ms, "{out:#?}");
+    // Gated by the check, not by startsecs.
+    assert!(
+        web_started < Duration::from_secs(5),
+        "web started only after {web_started:?}: {e:#?}"
+    );
+    assert!(!has(e, "db: running"), "{e:#?}");
+    assert_eq!(count(e, "web: started"), 1, "{e:#?}");
+    assert_eq!(count(e, "db: started"), 1, "{e:#?}");
+    out
+}
+
 #[test]
 fn a_tcp_ready_check_gates_the_next_priority_until_the_port_accepts() {
     in_both_modes(|mode| {
         let port = free_port();
-        let dir = TempDir::new();
         let toml = format!(
             "
 [program.db]
@@ -99,28 +128,13 @@ command = ['@TP@', 'sleep']
 priority = 2
 "
         );
-        let launched = Instant::now();
-        let mut rinit = supervise(mode, &dir, &toml);
-        wait_line(&rinit, "web: started");
-        let web_started = launched.elapsed();
-        wait_stdout(&rinit, "ready", 1);
-        wait_stdout(&rinit, "listening", 1);
-        rinit.signal(libc::SIGTERM);
-        let out = rinit.finish();
-        assert_last(&out, 0);
-        let e = &out.stderr;
-        let ready = format!("db: ready (tcp 127.0.0.1:{port}, ");
-        assert_in_order(e, &["db: started", &format!("{ready}…"), "web: started"]);
         // Not ready before the listener was bound (after its 700 ms sleep).
-        assert!(ready_ms(e, &ready) >= 700, "{out:#?}");
-        // Gated by the check, not by startsecs.
+        let ready = format!("db: ready (tcp 127.0.0.1:{port}, ");
+        let out = assert_gate_opens(mode, &toml, &ready, 700);
         assert!(
-            web_started < Duration::from_secs(5),
-            "web started only after {web_started:?}: {e:#?}"
+            out.stdout.iter().any(|l| payload(l) == "listening"),
+            "{out:#?}"
         );
-        assert!(!has(e, "db: running"), "{e:#?}");
-        assert_eq!(count(e, "web: started"), 1, "{e:#?}");
-        assert_eq!(count(e, "db: started"), 1, "{e:#?}");
     });
 }
 
@@ -286,7 +300,6 @@ priority = 2
 #[test]
 fn a_log_ready_check_passes_on_a_matching_output_line() {
     in_both_modes(|mode| {
-        let dir = TempDir::new();
         let toml = "
 [program.db]
 command = ['@TP@', 'say-after', '500', 'now accepting connections here']
@@ -298,20 +311,12 @@ ready = { log = 'accepting connections' }
 command = ['@TP@', 'sleep']
 priority = 2
 ";
-        let launched = Instant::now();
-        let mut rinit = supervise(mode, &dir, toml);
-        wait_line(&rinit, "web: started");
-        let web_started = launched.elapsed();
-        wait_stdout(&rinit, "ready", 1);
-        rinit.signal(libc::SIGTERM);
-        let out = rinit.finish();
-        assert_last(&out, 0);
-        let e = &out.stderr;
-        let ready = "db: ready (log \"accepting connections\", ";
-        assert_in_order(e, &["db: started", &format!("{ready}…"), "web: started"]);
-        assert!(ready_ms(e, ready) >= 500, "{e:#?}");
-        assert!(web_started < Duration::from_secs(5), "{web_started:?}");
-        assert!(!has(e, "db: running"), "{e:#?}");
+        let out = assert_gate_opens(
+            mode,
+            toml,
+            "db: ready (log \"accepting connections\", ",
+            500,
+        );
         assert!(
             out.stdout
                 .iter()
@@ -653,7 +658,6 @@ command=@TP@ listen 127.0.0.1:{never} 0
 #[test]
 fn a_notify_ready_check_opens_on_ready_1_from_the_program() {
     in_both_modes(|mode| {
-        let dir = TempDir::new();
         let toml = "
 [program.db]
 command = ['@TP@', 'notify', '400', 'STATUS=warming up', 'MAINPID=1\\nSTATUS=serving\\nREADY=1']
@@ -665,29 +669,17 @@ ready = { notify = 'systemd' }
 command = ['@TP@', 'sleep']
 priority = 2
 ";
-        let launched = Instant::now();
-        let mut rinit = supervise(mode, &dir, toml);
-        wait_line(&rinit, "web: started");
-        let web_started = launched.elapsed();
-        wait_stdout(&rinit, "ready", 1);
-        rinit.signal(libc::SIGTERM);
-        let out = rinit.finish();
-        assert_last(&out, 0);
+        let out = assert_gate_opens(mode, toml, "db: ready (notify systemd, ", 400);
         let e = &out.stderr;
-        let ready = "db: ready (notify systemd, ";
         assert_in_order(
             e,
             &[
-                "db: started",
                 "db: status: warming up",
                 "db: status: serving",
-                &format!("{ready}…"),
-                "web: started",
+                "db: ready…",
             ],
         );
-        assert!(ready_ms(e, ready) >= 400, "{e:#?}");
-        assert!(web_started < Duration::from_secs(5), "{web_started:?}");
-        assert!(!has(e, "ignored a notification"), "{e:#?}");
+        assert!(!has(e, "ignored a notification…"), "{e:#?}");
     });
 }
 
@@ -695,7 +687,6 @@ priority = 2
 #[test]
 fn an_fd_ready_check_opens_on_a_newline_on_that_fd() {
     in_both_modes(|mode| {
-        let dir = TempDir::new();
         let toml = "
 [program.db]
 command = ['@TP@', 'fd-ready', '5', '300']
@@ -707,19 +698,7 @@ ready = { fd = 5 }
 command = ['@TP@', 'sleep']
 priority = 2
 ";
-        let launched = Instant::now();
-        let mut rinit = supervise(mode, &dir, toml);
-        wait_line(&rinit, "web: started");
-        let web_started = launched.elapsed();
-        wait_stdout(&rinit, "ready", 1);
-        rinit.signal(libc::SIGTERM);
-        let out = rinit.finish();
-        assert_last(&out, 0);
-        let e = &out.stderr;
-        let ready = "db: ready (fd 5, ";
-        assert_in_order(e, &["db: started", &format!("{ready}…"), "web: started"]);
-        assert!(ready_ms(e, ready) >= 300, "{e:#?}");
-        assert!(web_started < Duration::from_secs(5), "{web_started:?}");
+        let out = assert_gate_opens(mode, toml, "db: ready (fd 5, ", 300);
         assert!(
             out.stdout.iter().any(|l| payload(l) == "notified"),
             "fd 5 was open in the program: {out:#?}"
