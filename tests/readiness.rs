@@ -13,28 +13,9 @@ use std::time::{Duration, Instant};
 
 use common::lines::*;
 use common::{
-    BOTH_MODES, Launch, Mode, Outcome, Rinit, TempDir, children_of, poll_until, start_with,
-    testprog,
+    BOTH_MODES, Launch, Mode, Outcome, Rinit, TempDir, children_of, launch, poll_until, start_with,
+    supervise, testprog,
 };
-
-/// `rinit [extra...] -c FILE`, with `env` added to its environment.
-fn launch(mode: Mode, file: &str, extra: &[&str], env: &[(&str, &str)]) -> Rinit {
-    let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-    args.extend(["-c".to_string(), file.to_string()]);
-    let launch = Launch {
-        env: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..Default::default()
-    };
-    start_with(mode, &args, launch)
-}
-
-/// `rinit -c DIR/rinit.toml` with `toml` written there (`@TP@`, `@DIR@` replaced).
-fn supervise(mode: Mode, dir: &TempDir, toml: &str) -> Rinit {
-    launch(mode, &dir.config(toml), &[], &[])
-}
 
 /// A TCP port that is free now, and that no other test of this run got: below the
 /// ephemeral range (32768 and up), so neither `bind(0)` nor an outgoing connection can

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::lines::*;
-use common::{BOTH_MODES, Launch, Mode, Rinit, TempDir, start_with};
+use common::{BOTH_MODES, Launch, Mode, Rinit, TempDir, launch, start_with, supervise};
 
 /// `rinit [extra...] -c DIR/rinit.toml`, with `env` added to its environment.
 fn supervise_with(
@@ -21,20 +21,7 @@ fn supervise_with(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> Rinit {
-    let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-    args.extend(["-c".to_string(), dir.config(toml)]);
-    let launch = Launch {
-        env: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..Default::default()
-    };
-    start_with(mode, &args, launch)
-}
-
-fn supervise(mode: Mode, dir: &TempDir, toml: &str) -> Rinit {
-    supervise_with(mode, dir, toml, &[], &[])
+    launch(mode, &dir.config(toml), extra, env)
 }
 
 #[test]

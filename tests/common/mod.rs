@@ -396,3 +396,22 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// `rinit [extra...] -c FILE`, with `env` added to its environment.
+pub fn launch(mode: Mode, file: &str, extra: &[&str], env: &[(&str, &str)]) -> Rinit {
+    let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    args.extend(["-c".to_string(), file.to_string()]);
+    let launch = Launch {
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    };
+    start_with(mode, &args, launch)
+}
+
+/// `rinit -c DIR/rinit.toml` with `toml` written there (`@TP@`, `@DIR@` replaced).
+pub fn supervise(mode: Mode, dir: &TempDir, toml: &str) -> Rinit {
+    launch(mode, &dir.config(toml), &[], &[])
+}
