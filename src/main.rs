@@ -4,6 +4,7 @@
 mod log;
 mod cli;
 mod config;
+mod control;
 mod driver;
 #[cfg(test)]
 mod fuzz;

@@ -615,6 +615,7 @@ fuzz_tests! {
     format, format_regressions => targets::FORMAT;
     cli, cli_regressions => targets::CLI;
     checks, checks_regressions => targets::CHECKS;
+    http, http_regressions => targets::HTTP;
 }
 
 #[test]

@@ -948,3 +948,164 @@ pub const CHECKS: Target = Target {
     max_len: 512,
     run: checks,
 };
+
+// ---------------------------------------------------------------------------------------
+// The control surface's HTTP request head (what a probe client sends rinit), and the
+// responses rinit writes for each outcome.
+
+/// Where a head ends (just past its first empty line, LF or CRLF, after the request
+/// line), by a plain reading of the rule.
+fn head_end(input: &[u8]) -> Option<usize> {
+    let mut start = 0;
+    for (i, &b) in input.iter().enumerate() {
+        if b == b'\n' {
+            let line = &input[start..i];
+            if start > 0 && (line.is_empty() || line == b"\r") {
+                return Some(i + 1);
+            }
+            start = i + 1;
+        }
+    }
+    None
+}
+
+/// A response is one head (status line, a Content-Length that is the body's), then the
+/// body unless `head_only`.
+fn check_response(status: u16, body: &[u8], head_only: bool) {
+    use crate::control::http::response;
+    let out = response(status, "text/plain; charset=utf-8", body, head_only);
+    let status_line = format!("HTTP/1.1 {status} ");
+    assert!(
+        out.starts_with(status_line.as_bytes()),
+        "{:?}",
+        out.escape_ascii().to_string()
+    );
+    let end = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an end of head");
+    let head = std::str::from_utf8(&out[..end]).expect("a UTF-8 head");
+    let lengths: Vec<&str> = head
+        .split("\r\n")
+        .filter_map(|line| line.strip_prefix("Content-Length: "))
+        .collect();
+    assert_eq!(lengths, [body.len().to_string()], "{head}");
+    assert!(head.contains("\r\nConnection: close"), "{head}");
+    assert_eq!(
+        head.contains("\r\nAllow: GET, HEAD"),
+        status == 405,
+        "{head}"
+    );
+    let sent = &out[end + 4..];
+    assert_eq!(sent, if head_only { &[][..] } else { body }, "{head}");
+}
+
+fn http(input: &[u8]) -> bool {
+    use crate::control::http::{MAX_HEAD, Method, Parsed, parse_head, reason};
+    let outcome = parse_head(input);
+    let window = &input[..input.len().min(MAX_HEAD)];
+    let shown = || String::from_utf8_lossy(&input[..input.len().min(200)]).into_owned();
+    match &outcome {
+        Parsed::Incomplete => {
+            assert!(input.len() < MAX_HEAD, "{} bytes incomplete", input.len());
+            assert_eq!(head_end(input), None, "{:?}", shown());
+            // Fewer bytes are no more complete.
+            for len in [input.len() / 2, input.len().saturating_sub(1)] {
+                assert_eq!(
+                    parse_head(&input[..len]),
+                    Parsed::Incomplete,
+                    "{:?}",
+                    shown()
+                );
+            }
+        }
+        Parsed::Request { method, path } => {
+            assert!(path.starts_with('/'), "{path:?}");
+            assert!(!path.contains(['?', '#']), "{path:?}");
+            assert!(path.bytes().all(|b| b.is_ascii_graphic()), "{path:?}");
+            let line = match method {
+                Method::Get => format!("GET {path}"),
+                Method::Head => format!("HEAD {path}"),
+            };
+            assert!(input.starts_with(line.as_bytes()), "{:?}", shown());
+            // Decided exactly at the head's end, within the first MAX_HEAD bytes.
+            let end = head_end(input).expect("a request without an end of head");
+            assert!(end <= MAX_HEAD, "a {end}-byte head read");
+            assert_eq!(parse_head(&input[..end]), outcome, "{:?}", shown());
+            assert_eq!(
+                parse_head(&input[..end - 1]),
+                Parsed::Incomplete,
+                "{:?}",
+                shown()
+            );
+        }
+        Parsed::Refuse(431) => {
+            assert!(input.len() >= MAX_HEAD, "431 for {} bytes", input.len());
+            assert_eq!(head_end(window), None, "431 with an end of head");
+        }
+        Parsed::Refuse(status) => {
+            assert!(
+                [400, 405, 414, 505].contains(status),
+                "refused with {status}"
+            );
+            assert_eq!(parse_head(window), outcome, "{:?}", shown());
+            if let Some(end) = head_end(window) {
+                assert_eq!(parse_head(&input[..end]), outcome, "{:?}", shown());
+            }
+        }
+    }
+    // Every answer but Incomplete is final: bytes appended never change it.
+    if outcome != Parsed::Incomplete {
+        let longer = [input, b"\r\n\r\nPOST / HTTP/1.1\r\n\r\n\xff\0"].concat();
+        assert_eq!(parse_head(&longer), outcome, "{:?}", shown());
+    }
+    // Whatever the outcome, what rinit would write for it is well-formed.
+    match outcome {
+        Parsed::Incomplete => false,
+        Parsed::Request { method, path } => {
+            let head_only = method == Method::Head;
+            check_response(200, path.as_bytes(), head_only);
+            check_response(503, b"", head_only);
+            true
+        }
+        Parsed::Refuse(status) => {
+            check_response(status, reason(status).as_bytes(), false);
+            check_response(status, b"", false);
+            false
+        }
+    }
+}
+
+pub const HTTP: Target = Target {
+    name: "http",
+    tokens: &[
+        "GET ",
+        "HEAD ",
+        "POST ",
+        "get ",
+        "/readyz",
+        "/livez",
+        "/metrics",
+        "/status",
+        "?x=1",
+        "#f",
+        " HTTP/1.1\r\n",
+        " HTTP/1.0\r\n",
+        " HTTP/1.1\n",
+        "HTTP/2",
+        "HTTP/1.2",
+        "Host: x\r\n",
+        "Accept: */*\r\n",
+        "\r\n",
+        "\n",
+        "\r\n\r\n",
+        "\n\n",
+        " ",
+        "\t",
+        ":",
+        "\u{0}",
+        "\u{ff}",
+    ],
+    max_len: 9000,
+    run: http,
+};

@@ -1,0 +1,3 @@
+//! The control surface's pure parts: request parsing and rendering (no sockets).
+
+pub mod http;
