@@ -21,6 +21,13 @@ usage: rinit [OPTIONS] -- COMMAND [ARGS...]   run COMMAND as rinit's child
                                               (default: $RINIT_CONFIG, else /etc/rinit.toml,
                                               else where supervisord looks)
        rinit check [-c FILE] [--json]         validate FILE and print how it was read
+       rinit status [NAME...] [--json|--ready|--live]   ask a running rinit (exit 0 fine,
+                                              3 not, 4 rinit unreachable or unknown NAME)
+       rinit start|stop|restart NAME...|all   as supervisorctl; NAME may be group:* or group:name
+       rinit signal SIG NAME...|all           send SIG to each program's process group
+       rinit wait [--ready] [NAME...] [--timeout 60s]   until running (or ready)
+       rinit pid [NAME...]                    rinit's pid, or the programs'
+       (linked as supervisorctl: status, start, stop, restart, signal, pid [-c FILE])
 
 options:
   -c, --config FILE     the configuration file (TOML, or a supervisord INI file)
@@ -48,6 +55,8 @@ pub enum Invocation {
         config: Option<PathBuf>,
         json: bool,
     },
+    /// `rinit status|start|stop|restart|signal|wait|pid ...`: a client of a running rinit.
+    Client(crate::client::args::ClientArgs),
     Help,
     Version,
 }
@@ -87,7 +96,17 @@ pub struct Env {
 
 /// Parses rinit's arguments (without argv[0]).
 pub fn parse(args: impl IntoIterator<Item = OsString>, env: Env) -> Result<Invocation, UsageError> {
-    let mut args = args.into_iter();
+    let mut args = args.into_iter().peekable();
+    let verb = args.peek().and_then(|a| a.to_str()).map(str::to_string);
+    if let Some(verb) = verb.filter(|v| crate::client::args::VERBS.contains(&v.as_str())) {
+        let rest: Vec<String> = args
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return crate::client::args::parse(&verb, rest)
+            .map(Invocation::Client)
+            .map_err(UsageError);
+    }
     let mut grace = None;
     let mut stop_delay = None;
     let mut single_child = false;

@@ -3,6 +3,7 @@
 #[macro_use]
 mod log;
 mod cli;
+mod client;
 mod config;
 mod control;
 mod driver;
@@ -35,15 +36,34 @@ fn run(log: &log::Stderr) -> i32 {
     // fds 0-2 are open: Rust's runtime opens /dev/null on any that a container runtime
     // left closed, before main (tests/single_command.rs checks it), so no pipe or
     // signalfd of rinit's can land on them and be inherited as a child's stdio.
-    let invocation = match cli::parse(std::env::args_os().skip(1), env()) {
-        Ok(invocation) => invocation,
-        Err(cli::UsageError(message)) => {
-            warn!(log, "{message}");
-            warn!(log, "{}  (see rinit --help)", cli::USAGE);
-            return 2;
+    // The same binary, linked as supervisorctl, is a client with supervisorctl's ways.
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let called = std::path::Path::new(&argv0).file_name();
+    let invocation = if called.is_some_and(|name| name == "supervisorctl") {
+        let args = std::env::args_os().skip(1);
+        let args = args.map(|a| a.to_string_lossy().into_owned()).collect();
+        match client::args::parse_supervisorctl(args) {
+            Ok(args) => cli::Invocation::Client(args),
+            Err(message) => {
+                print_stdout(&format!("{message}\n"));
+                return 1;
+            }
+        }
+    } else {
+        match cli::parse(std::env::args_os().skip(1), env()) {
+            Ok(invocation) => invocation,
+            Err(cli::UsageError(message)) => {
+                warn!(log, "{message}");
+                warn!(log, "{}  (see rinit --help)", cli::USAGE);
+                return 2;
+            }
         }
     };
     match invocation {
+        cli::Invocation::Client(args) => {
+            sys::signals::unblock_this_thread();
+            client::run(args, std::env::var("RINIT_CONTROL_SOCKET").ok())
+        }
         cli::Invocation::Help => print_stdout(cli::HELP),
         cli::Invocation::Version => print_stdout(&format!("rinit {}\n", env!("CARGO_PKG_VERSION"))),
         cli::Invocation::Check { config, json } => {
@@ -77,6 +97,21 @@ fn run(log: &log::Stderr) -> i32 {
             }
             if let Some(delay) = args.stop_delay {
                 plan.stop_delay = delay;
+            }
+            // The environment overrides the file, as for grace.
+            if let Ok(socket) = std::env::var("RINIT_CONTROL_SOCKET") {
+                plan.control.socket = Some(socket);
+            }
+            match std::env::var("RINIT_HTTP").as_deref() {
+                Ok("") => plan.control.http = None,
+                Ok(text) => match config::parse_socket_addr(text) {
+                    Ok(addr) => plan.control.http = Some(addr),
+                    Err(message) => {
+                        warn!(log, "RINIT_HTTP: {message}");
+                        return 2;
+                    }
+                },
+                Err(_) => {}
             }
             let Some(mut reactor) = start_as_init(log) else {
                 return 1;

@@ -256,7 +256,7 @@ fn program_json(spec: &ProgramSpec, out: &mut Vec<u8>) {
         Autorestart::Unexpected => "unexpected",
     };
     let signal = signal::name(spec.stopsignal);
-    let seconds = |d: Duration| d.as_secs_f64();
+    let seconds = super::duration::format_seconds;
     let _ = write!(
         PushStr(out),
         ",\"priority\":{},\"autostart\":{},\"autorestart\":\"{autorestart}\",\"exitcodes\":{:?},\
@@ -333,6 +333,7 @@ mod tests {
             stop_delay: Duration::ZERO,
             programs: vec![migrate, web],
             output: Default::default(),
+            control: Default::default(),
         };
         let text = describe(&plan);
         assert!(text.starts_with("/etc/rinit.toml: OK\ngrace: 8s"), "{text}");
@@ -355,6 +356,7 @@ mod tests {
             stop_delay: Duration::ZERO,
             programs: vec![web],
             output: Default::default(),
+            control: Default::default(),
         };
         assert_eq!(
             describe_json(&plan, &["w1".into()]),
@@ -387,6 +389,7 @@ mod tests {
             stop_delay: Duration::from_secs(5),
             programs: vec![db],
             output: Default::default(),
+            control: Default::default(),
         };
         let text = describe(&plan);
         assert!(

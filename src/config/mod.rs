@@ -3,9 +3,9 @@
 //! knows only this module's types.
 
 pub mod checks;
-pub use checks::{HealthSpec, Probe, ReadyKind, ReadySpec};
+pub use checks::{HealthSpec, Probe, ReadyKind, ReadySpec, parse_socket_addr};
 pub mod describe;
-mod duration;
+pub mod duration;
 mod error;
 pub mod supervisord;
 pub mod toml;
@@ -106,6 +106,18 @@ pub struct Plan {
     pub programs: Vec<ProgramSpec>,
     /// How the programs' output lines (and rinit's own) look.
     pub output: OutputSpec,
+    /// Where rinit answers `rinit status` and probes.
+    pub control: ControlSpec,
+}
+
+/// `[rinit] control_socket` and `http`, as the file gives them (the environment's
+/// `RINIT_CONTROL_SOCKET` and `RINIT_HTTP` override them at run time).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ControlSpec {
+    /// The control socket's path; `None`: not set (the default path); `""`: off.
+    pub socket: Option<String>,
+    /// The read-only HTTP endpoints' address; `None`: off.
+    pub http: Option<std::net::SocketAddr>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

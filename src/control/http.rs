@@ -11,7 +11,6 @@
 //! request) is ignored.
 
 // Used by the HTTP server (driver) once it lands.
-#![allow(dead_code)]
 
 /// The largest request head rinit reads; larger is refused with 431.
 pub const MAX_HEAD: usize = 8 * 1024;

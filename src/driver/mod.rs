@@ -4,6 +4,7 @@
 //! means through [`Mode`].
 
 pub mod cleanup;
+pub mod control;
 pub mod probe;
 pub mod single;
 pub mod supervise;

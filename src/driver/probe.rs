@@ -368,7 +368,7 @@ fn reason(e: &io::Error) -> String {
         .map_or(text.as_str(), |(t, _)| t);
     let mut chars = text.chars();
     match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
+        Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
         None => "unknown error".into(),
     }
 }

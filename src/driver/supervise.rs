@@ -25,6 +25,7 @@ use crate::sys::{reap, spawn, tree};
 use checks::{Notify, ProbeRun};
 
 mod checks;
+mod queries;
 
 /// Runs the plan's programs until the supervisor decides to exit; returns the exit code.
 /// `log` takes rinit's lines until the output mux exists.
@@ -46,7 +47,15 @@ pub fn run(plan: Plan, reactor: &mut Reactor, log: &dyn Sink) -> i32 {
             return 1;
         }
     };
+    let socket = plan
+        .control
+        .socket
+        .clone()
+        .unwrap_or_else(|| super::control::DEFAULT_SOCKET.to_string());
+    let control = super::control::Server::open(&socket, plan.control.http, &mux);
     let mut driver = Driver {
+        control,
+        reaped_orphans: 0,
         supervisor: Supervisor::new(plan),
         grace,
         reaped: Vec::new(),
@@ -109,6 +118,10 @@ fn style_for(spec: &crate::config::OutputSpec, prefix: Option<&str>, dest: Dest)
 }
 
 struct Driver {
+    /// The control socket and the HTTP endpoints.
+    control: super::control::Server,
+    /// Processes reaped that were neither programs nor checks.
+    reaped_orphans: u64,
     supervisor: Supervisor,
     grace: Duration,
     reaped: Vec<(pid_t, ExitStatus)>,
@@ -130,10 +143,12 @@ impl Mode for Driver {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        self.supervisor.deadline()
+        let deadlines = self.supervisor.deadline().into_iter();
+        deadlines.chain(self.control.deadline()).min()
     }
 
     fn watch(&self, fds: &mut Vec<RawFd>) {
+        self.control.watch(fds);
         self.mux.watch(fds);
         fds.extend(self.net_probes(false));
         fds.extend(self.ready_fds.iter().map(|(fd, _)| fd.as_raw_fd()));
@@ -142,9 +157,14 @@ impl Mode for Driver {
 
     fn watch_writable(&self, fds: &mut Vec<RawFd>) {
         fds.extend(self.net_probes(true));
+        self.control.watch_writable(fds);
     }
 
     fn on_readable(&mut self, fd: RawFd) -> Option<i32> {
+        if self.control.owns(fd) {
+            let incoming = self.control.on_ready(fd, Instant::now(), &self.mux);
+            return incoming.and_then(|(token, incoming)| self.answer(token, incoming));
+        }
         let probe = self.probes.iter_mut().find_map(|(&key, run)| match run {
             ProbeRun::Net(attempt) if attempt.fd() == fd => Some((key, attempt.advance()?)),
             ProbeRun::Net(_) | ProbeRun::Exec(_) => None,
@@ -192,6 +212,7 @@ impl Mode for Driver {
             return Some(code);
         }
         let mut probe_results = Vec::new();
+        let orphans = self.reaped.len() - exits.len();
         for &(pid, status) in &self.reaped {
             let key = self.probes.iter().find_map(|(&key, run)| match run {
                 ProbeRun::Exec(p) if *p == pid => Some(key),
@@ -206,6 +227,7 @@ impl Mode for Driver {
                 probe_results.push((key, outcome));
             }
         }
+        self.reaped_orphans += (orphans - probe_results.len()) as u64;
         let children_left = remaining == reap::Remaining::Some;
         let mut commands = self.supervisor.on_reaped(exits, children_left, now);
         for ((program, check), outcome) in probe_results {
@@ -215,6 +237,10 @@ impl Mode for Driver {
     }
 
     fn on_deadline(&mut self, now: Instant) -> Option<i32> {
+        self.control.expire(now);
+        if self.supervisor.deadline().is_none_or(|d| now < d) {
+            return None;
+        }
         let commands = self.supervisor.on_timer(now);
         self.perform(commands)
     }

@@ -230,7 +230,7 @@ pub fn push_timestamp(now: SystemTime, out: &mut Vec<u8>) {
 
 /// (year, month, day) of a day count since 1970-01-01, in the proleptic Gregorian
 /// calendar (Howard Hinnant's `civil_from_days`, for non-negative days only).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let day_of_era = z % 146_097;

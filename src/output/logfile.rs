@@ -86,6 +86,8 @@ struct Shared {
     /// final report at shutdown can say it if writing never worked again; whoever
     /// reports takes it, so it is said once.
     lost: Mutex<Lost>,
+    /// Every byte ever dropped (for `/metrics`).
+    dropped_total: std::sync::atomic::AtomicU64,
 }
 
 /// Output dropped because the file could not be written.
@@ -156,6 +158,7 @@ impl LogFile {
             report,
             path: spec.path.clone(),
             lost: Mutex::default(),
+            dropped_total: Default::default(),
         });
         let for_thread = shared.clone();
         crate::sys::signals::spawn_thread("rinit-logfile".into(), move || {
@@ -188,6 +191,13 @@ impl LogFile {
 
     /// At shutdown, after [`LogFile::flush`]: says how much output was dropped since
     /// the file last failed, if it never worked again (else that was said then).
+    /// Bytes dropped since the file was started.
+    pub fn dropped_bytes(&self) -> u64 {
+        self.shared
+            .dropped_total
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn report_lost(&self) {
         let lost = std::mem::take(&mut *self.shared.lost());
         if lost.bytes > 0 {
@@ -341,6 +351,10 @@ impl Sink {
             let kept = self.keep_whole_lines(&lines[..failure.written]);
             self.size += kept as u64;
             shared.lost().add(&lines[kept..]);
+            let dropped = (lines.len() - kept) as u64;
+            shared
+                .dropped_total
+                .fetch_add(dropped, std::sync::atomic::Ordering::Relaxed);
             if let Some(err) = failure.err {
                 self.fail(shared, failure.what, &err);
             }

@@ -88,6 +88,8 @@ pub struct Mux {
     ready_texts: Vec<(usize, Vec<u8>)>,
     /// Programs whose awaited line went by, since the last [`Mux::take_ready`].
     ready_seen: Vec<usize>,
+    /// Bytes read from the programs' pipes.
+    bytes_read: u64,
 }
 
 impl Mux {
@@ -143,6 +145,7 @@ impl Mux {
             files: Vec::new(),
             ready_texts: Vec::new(),
             ready_seen: Vec::new(),
+            bytes_read: 0,
             file_reporter: Arc::new(move |text: &str| {
                 if let Some(to_stderr) = stderr_cell.get() {
                     let mut line = to_stderr.buffer();
@@ -341,6 +344,12 @@ impl Mux {
         }
     }
 
+    /// Bytes read from the programs' pipes so far, and bytes their log files dropped.
+    pub fn counters(&self) -> (u64, u64) {
+        let dropped = self.files.iter().map(|f| f.dropped_bytes()).sum();
+        (self.bytes_read, dropped)
+    }
+
     /// Waits (at most until `deadline`) for the writers to write everything queued.
     pub fn flush(&self, deadline: Instant) {
         for file in &self.files {
@@ -360,6 +369,7 @@ impl Mux {
             // SAFETY: reading into a live buffer of at least `want` bytes.
             let n = unsafe { libc::read(fd, self.buf.as_mut_ptr().cast(), want) };
             if n > 0 {
+                self.bytes_read += n as u64;
                 self.split(index, n as usize);
                 left -= n as usize;
                 continue;

@@ -280,6 +280,11 @@ impl Health {
         self.attempt.map(Attempt::time)
     }
 
+    /// Failed `failures` times in a row: the program is being restarted for it.
+    pub fn is_unhealthy(&self) -> bool {
+        self.failures_in_a_row >= self.spec.failures.max(1)
+    }
+
     /// The program became ready: the first check comes one interval later.
     pub fn on_ready(&mut self, now: Instant) {
         self.failures_in_a_row = 0;

@@ -140,6 +140,13 @@ pub struct Program {
     readiness: Readiness,
     health: Option<Health>,
     after_stop: AfterStop,
+    /// When the process last ended (for `rinit status`).
+    ended_at: Option<Instant>,
+    last_exit: Option<ExitStatus>,
+    /// Why the last spawn failed, until the next spawn works.
+    spawn_error: Option<String>,
+    /// Processes started over the program's life.
+    spawns: u32,
 }
 
 impl Program {
@@ -158,12 +165,45 @@ impl Program {
             no_restarts: false,
             lingering_group: None,
             ending: None,
+            ended_at: None,
+            last_exit: None,
+            spawn_error: None,
+            spawns: 0,
         }
     }
 
-    #[cfg(test)]
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// When the current process was started (the uptime's origin).
+    pub fn started_at(&self) -> Option<Instant> {
+        self.started_at
+    }
+
+    /// When the last process ended, and how.
+    pub fn last_exit(&self) -> Option<(Instant, ExitStatus)> {
+        self.ended_at.zip(self.last_exit)
+    }
+
+    /// Why the last spawn failed, if the program has not started since.
+    pub fn spawn_error(&self) -> Option<&str> {
+        self.spawn_error.as_deref()
+    }
+
+    /// Processes started after the first one: restarts, by policy or by request.
+    pub fn restarts(&self) -> u32 {
+        self.spawns.saturating_sub(1)
+    }
+
+    /// Its health check has failed `failures` times in a row (it is being restarted).
+    pub fn is_unhealthy(&self) -> bool {
+        self.health.as_ref().is_some_and(Health::is_unhealthy)
+    }
+
+    /// Whether it has a health check at all.
+    pub fn has_health_check(&self) -> bool {
+        self.health.is_some()
     }
 
     pub fn pid(&self) -> Option<pid_t> {
@@ -215,6 +255,39 @@ impl Program {
         }
     }
 
+    /// An operator's `start`: as [`Program::start`], and restarts are allowed again
+    /// (an operator's `stop` forbade them). None: a process exists already.
+    pub fn start_on_request(&mut self) -> Option<Vec<Action>> {
+        if self.is_active() {
+            return None;
+        }
+        self.no_restarts = false;
+        self.after_stop = AfterStop::Stay;
+        self.lingering_group = None;
+        Some(self.start())
+    }
+
+    /// An operator's `stop`: as [`Program::stop`]; a pending restart is cancelled too.
+    /// None: nothing to stop (no process, no restart pending).
+    pub fn stop_on_request(&mut self, now: Instant) -> Option<Vec<Action>> {
+        match self.state {
+            State::Starting | State::Running | State::Stopping => Some(self.stop(now, None)),
+            State::Backoff | State::Exited if self.ending.is_none() => Some(self.stop(now, None)),
+            State::Backoff | State::Exited | State::Stopped | State::Fatal => None,
+        }
+    }
+
+    /// Ready as far as the container is concerned: a service that is up and ready, or a
+    /// oneshot that finished well.
+    pub fn counts_as_ready(&self) -> bool {
+        match self.spec.kind {
+            Kind::Service => {
+                matches!(self.state, State::Starting | State::Running) && self.is_ready()
+            }
+            Kind::Oneshot => self.ending.is_some_and(|e| e.success),
+        }
+    }
+
     /// Start the program (from STOPPED, EXITED, FATAL or BACKOFF).
     pub fn start(&mut self) -> Vec<Action> {
         match self.state {
@@ -231,6 +304,8 @@ impl Program {
 
     pub fn on_spawned(&mut self, pid: pid_t, now: Instant) -> Vec<Action> {
         self.pid = Some(pid);
+        self.spawns = self.spawns.saturating_add(1);
+        self.spawn_error = None;
         self.started_at = Some(now);
         let mut actions = vec![Action::Notice(Notice::Started { pid })];
         self.after_stop = AfterStop::Stay;
@@ -261,6 +336,9 @@ impl Program {
     pub fn on_spawn_failed(&mut self, code: i32, message: String, now: Instant) -> Vec<Action> {
         self.pid = None;
         self.started_at = Some(now);
+        self.ended_at = Some(now);
+        self.last_exit = Some(ExitStatus::Exited(code));
+        self.spawn_error = Some(message.clone());
         let mut actions = vec![Action::Notice(Notice::SpawnFailed { message })];
         actions.extend(self.failed_start(ExitStatus::Exited(code), now));
         actions
@@ -268,6 +346,10 @@ impl Program {
 
     /// The program's process was reaped.
     pub fn on_exit(&mut self, status: ExitStatus, now: Instant) -> Vec<Action> {
+        if self.is_active() {
+            self.ended_at = Some(now);
+            self.last_exit = Some(status);
+        }
         let pid = self.pid.take();
         let timer = self.timer.take();
         let stop_deadline = timer;

@@ -71,6 +71,14 @@ pub enum Reason {
     GraceExpired,
 }
 
+/// Why an operator's request (`rinit start`, `stop`, `signal`) was not carried out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    ShuttingDown,
+    AlreadyStarted,
+    NotRunning,
+}
+
 pub struct Supervisor {
     programs: Vec<Program>,
     /// Program indices grouped by priority, lowest priority value first.
@@ -122,6 +130,68 @@ impl Supervisor {
     /// (a Spawn queued in the same pass as the shutdown decision is dropped).
     pub fn may_spawn(&self) -> bool {
         self.endgame.phase() == Phase::Running
+    }
+
+    /// A stop has begun: the drain delay, or later (`/readyz` answers 503).
+    pub fn is_draining(&self) -> bool {
+        self.endgame.phase() != Phase::Running
+    }
+
+    /// The whole container is ready: every autostart program is a ready service or a
+    /// oneshot that finished well, and no stop has begun. (A program an operator
+    /// stopped is not ready.)
+    pub fn is_ready(&self) -> bool {
+        !self.is_draining()
+            && self
+                .programs
+                .iter()
+                .filter(|p| p.spec.autostart)
+                .all(Program::counts_as_ready)
+    }
+
+    /// No program is FATAL (it gave up and will not come back by itself).
+    pub fn is_live(&self) -> bool {
+        !self
+            .programs
+            .iter()
+            .any(|p| p.state() == super::program::State::Fatal)
+    }
+
+    /// An operator's `start` of one program (also one that is not autostart).
+    pub fn request_start(&mut self, index: usize, now: Instant) -> Result<Vec<Command>, Refusal> {
+        if !self.may_spawn() {
+            return Err(Refusal::ShuttingDown);
+        }
+        let actions = self.programs[index]
+            .start_on_request()
+            .ok_or(Refusal::AlreadyStarted)?;
+        // Its next ending is news again.
+        self.handled[index] = false;
+        Ok(self.after(index, actions, now))
+    }
+
+    /// An operator's `stop` of one program: it stays stopped, and its stop is not an
+    /// ending (its `on_exit` does not apply).
+    pub fn request_stop(&mut self, index: usize, now: Instant) -> Result<Vec<Command>, Refusal> {
+        if !self.may_spawn() {
+            return Err(Refusal::ShuttingDown);
+        }
+        let actions = self.programs[index]
+            .stop_on_request(now)
+            .ok_or(Refusal::NotRunning)?;
+        Ok(self.after(index, actions, now))
+    }
+
+    /// An operator's `signal`: to the program's process group.
+    pub fn request_signal(&self, index: usize, sig: c_int) -> Result<Vec<Command>, Refusal> {
+        if !self.programs[index].is_active() {
+            return Err(Refusal::NotRunning);
+        }
+        Ok(vec![Command::Signal {
+            program: index,
+            sig,
+            group: true,
+        }])
     }
 
     pub fn program_by_pid(&self, pid: pid_t) -> Option<usize> {
@@ -441,6 +511,7 @@ mod tests {
             stop_delay: Duration::ZERO,
             programs,
             output: Default::default(),
+            control: Default::default(),
         })
     }
 
@@ -917,6 +988,58 @@ mod tests {
                 }
             })),
             "{out:?}"
+        );
+    }
+
+    #[test]
+    fn an_operators_stop_is_not_an_ending_and_start_brings_it_back() {
+        let mut s = supervisor(vec![program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_timer(t0 + SEC);
+        assert!(s.is_ready());
+        let out = s.request_stop(0, t0 + 2 * SEC).unwrap();
+        assert_eq!(signals_sent(&out), [(0, libc::SIGTERM), (0, libc::SIGCONT)]);
+        let out = s.on_exit(0, ExitStatus::Signaled(libc::SIGTERM), t0 + 2 * SEC);
+        assert!(
+            !out.iter()
+                .any(|c| matches!(c, Command::ShuttingDown(_) | Command::Exit(_))),
+            "a stopped program must not end the container: {out:?}"
+        );
+        assert!(!s.is_ready() && s.is_live());
+        assert_eq!(s.request_stop(0, t0 + 3 * SEC), Err(Refusal::NotRunning));
+        let out = s.request_start(0, t0 + 3 * SEC).unwrap();
+        assert_eq!(spawns(&out), [0]);
+        spawn_all(&mut s, &out, t0 + 3 * SEC);
+        assert_eq!(
+            s.request_start(0, t0 + 3 * SEC),
+            Err(Refusal::AlreadyStarted)
+        );
+        assert_eq!(s.programs[0].restarts(), 1);
+        // Restarts are allowed again: a crash after the new start is restarted.
+        s.on_timer(t0 + 4 * SEC);
+        let out = s.on_exit(0, ExitStatus::Exited(1), t0 + 5 * SEC);
+        assert!(
+            out.iter()
+                .any(|c| matches!(c, Command::Notice(0, program::Notice::Restarting { .. }))),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn nothing_starts_or_stops_on_request_once_rinit_is_stopping() {
+        let mut s = supervisor(vec![program("web", 1)]);
+        let t0 = Instant::now();
+        let out = s.start(t0);
+        spawn_all(&mut s, &out, t0);
+        s.on_signal(libc::SIGTERM, t0 + SEC);
+        assert!(s.is_draining() && !s.is_ready());
+        assert_eq!(s.request_start(0, t0 + SEC), Err(Refusal::ShuttingDown));
+        assert_eq!(s.request_stop(0, t0 + SEC), Err(Refusal::ShuttingDown));
+        assert!(
+            s.request_signal(0, libc::SIGHUP).is_ok(),
+            "signals still reach it"
         );
     }
 }

@@ -4,6 +4,7 @@
 pub mod notify;
 pub mod reap;
 pub mod signals;
+pub mod socket;
 pub mod spawn;
 pub mod tree;
 pub mod tty;

@@ -117,6 +117,8 @@ pub struct Rinit {
     pub stdout: Lines,
     pub stderr: Lines,
     pub mode: Mode,
+    /// Its control socket (each rinit under test has its own).
+    pub control: String,
     /// The exit status, once collected.
     status: Option<std::process::ExitStatus>,
 }
@@ -155,6 +157,13 @@ pub fn start_with<S: AsRef<OsStr>>(mode: Mode, args: &[S], launch: Launch) -> Ri
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Every rinit under test gets its own control socket, unless the test picks one:
+    // tests run in parallel, and /run/rinit.sock is the machine's own.
+    let control = match launch.env.iter().find(|(k, _)| k == "RINIT_CONTROL_SOCKET") {
+        Some((_, socket)) => socket.clone(),
+        None => unique_socket(),
+    };
+    command.env("RINIT_CONTROL_SOCKET", &control);
     command.envs(launch.env.iter().map(|(k, v)| (k, v)));
     if let Some(hook) = launch.pre_exec {
         // SAFETY: the hooks used by the tests only make async-signal-safe calls.
@@ -171,12 +180,26 @@ pub fn start_with<S: AsRef<OsStr>>(mode: Mode, args: &[S], launch: Launch) -> Ri
         stdout,
         stderr,
         mode,
+        control,
         status: None,
     };
     if mode == Mode::Pid1 {
         rinit.pid = rinit.find_rinit_under_unshare();
     }
     rinit
+}
+
+/// A control socket path of its own for one rinit under test.
+pub fn unique_socket() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir();
+    format!(
+        "{}/rinit-test-{}-{n}.sock",
+        dir.display(),
+        std::process::id()
+    )
 }
 
 /// `unshare` flags for a PID namespace; unprivileged users also need a user namespace.

@@ -117,7 +117,7 @@ impl Ini {
                     format!("expected KEY=VALUE or [SECTION], found {line:?}"),
                 ));
             };
-            let key = value[..at].trim_end().to_lowercase();
+            let key = value[..at].trim_end().to_ascii_lowercase();
             if key.is_empty() {
                 return Err(ConfigError::new(
                     file,

@@ -54,6 +54,7 @@ impl Reader<'_> {
             stop_delay: inherited.stop_delay,
             programs: self.start_order(process_groups)?,
             output: OutputSpec::default(),
+            control: inherited.control.clone(),
         })
     }
 

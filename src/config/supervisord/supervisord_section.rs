@@ -33,6 +33,8 @@ pub(super) struct Inherited {
     pub(super) user: Option<RunAs>,
     /// `rinit_stop_delay`: rinit's drain delay (supervisord ignores the key).
     pub(super) stop_delay: std::time::Duration,
+    /// `rinit_control_socket` and `rinit_http` (supervisord ignores them).
+    pub(super) control: crate::config::ControlSpec,
 }
 
 impl Reader<'_> {
@@ -44,6 +46,7 @@ impl Reader<'_> {
             umask: None,
             user: None,
             stop_delay: std::time::Duration::ZERO,
+            control: Default::default(),
         };
         let names = self.names(&[("here", Value::Str(self.here.clone()))], Vec::new());
         let with_host = self.names(
@@ -70,6 +73,20 @@ impl Reader<'_> {
                 "rinit_stop_delay" => {
                     inherited.stop_delay = crate::config::parse_duration(key, &value)
                         .map_err(|m| self.error(entry, SECTION, key, m))?;
+                    None
+                }
+                "rinit_control_socket" => {
+                    inherited.control.socket = Some(value.clone());
+                    None
+                }
+                "rinit_http" if value.is_empty() => {
+                    inherited.control.http = None;
+                    None
+                }
+                "rinit_http" => {
+                    let addr = crate::config::parse_socket_addr(&value)
+                        .map_err(|m| self.error(entry, SECTION, key, m))?;
+                    inherited.control.http = Some(addr);
                     None
                 }
                 "user" => {
@@ -149,7 +166,7 @@ impl Reader<'_> {
                 None
             }
             "loglevel" => {
-                if !LOG_LEVELS.contains(&value.to_lowercase().as_str()) {
+                if !LOG_LEVELS.contains(&value.to_ascii_lowercase().as_str()) {
                     return Err(invalid(format!("invalid log level {value:?}")));
                 }
                 None

@@ -187,6 +187,7 @@ fn defaults_are_supervisords() {
             stop_delay: Duration::ZERO,
             programs: vec![sv("app", &["/bin/app"])],
             output: OutputSpec::default(),
+            control: Default::default(),
         }
     );
     assert_eq!(warnings, Vec::<String>::new());

@@ -10,7 +10,7 @@ const FALSY: &[&str] = &["false", "no", "off", "0"];
 
 /// `true`, `yes`, `on`, `1` or `false`, `no`, `off`, `0`, in any case.
 pub(super) fn boolean(text: &str) -> Result<bool, String> {
-    let lower = text.to_lowercase();
+    let lower = text.to_ascii_lowercase();
     if TRUTHY.contains(&lower.as_str()) {
         Ok(true)
     } else if FALSY.contains(&lower.as_str()) {
@@ -70,7 +70,7 @@ pub(super) fn octal(text: &str) -> Result<u32, String> {
 
 /// `50MB`, `1GB`, `1024kb`, `1024`.
 pub(super) fn bytes(text: &str) -> Result<i64, String> {
-    let lower = text.to_lowercase();
+    let lower = text.to_ascii_lowercase();
     let (number, factor) = [
         ("kb", 1024),
         ("mb", 1024 * 1024),
@@ -91,7 +91,7 @@ pub(super) fn bytes(text: &str) -> Result<i64, String> {
 
 /// `autorestart`: a boolean, or `unexpected`.
 pub(super) fn autorestart(text: &str) -> Result<Autorestart, String> {
-    let lower = text.to_lowercase();
+    let lower = text.to_ascii_lowercase();
     if TRUTHY.contains(&lower.as_str()) {
         Ok(Autorestart::Always)
     } else if FALSY.contains(&lower.as_str()) {

@@ -25,7 +25,7 @@ use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
 use self::keys::in_file_order;
-use super::{Color, DEFAULT_GRACE, LogFormat, OutputSpec, Plan, SystemUsers};
+use super::{Color, ControlSpec, DEFAULT_GRACE, LogFormat, OutputSpec, Plan, SystemUsers};
 // Where the fuzz tests have always found them.
 #[cfg(test)]
 pub(crate) use self::expand::expand;
@@ -65,6 +65,8 @@ const RINIT_KEYS: &[&str] = &[
     "log_prefix",
     "log_timestamps",
     "log_color",
+    "control_socket",
+    "http",
 ];
 
 /// A TOML document being read: its text (for line numbers), where it came from, and
@@ -129,8 +131,9 @@ impl Reader<'_> {
     /// The whole document: `[rinit]`, then every `[program.NAME]`, in start order.
     fn plan(&self, document: &DeTable) -> Result<Plan, ConfigError> {
         self.check_keys(document, "", TOP_KEYS)?;
+        let mut control = ControlSpec::default();
         let (grace, stop_delay, output) = match document.get("rinit") {
-            Some(rinit) => self.rinit_table(rinit)?,
+            Some(rinit) => self.rinit_table(rinit, &mut control)?,
             None => (DEFAULT_GRACE, Duration::ZERO, OutputSpec::default()),
         };
         let mut programs = Vec::new();
@@ -153,11 +156,17 @@ impl Reader<'_> {
             stop_delay,
             programs,
             output,
+            control,
         })
     }
 
-    /// `[rinit]`: the shutdown budget, the drain delay and how output lines look.
-    fn rinit_table(&self, rinit: &Value) -> Result<(Duration, Duration, OutputSpec), ConfigError> {
+    /// `[rinit]`: the shutdown budget, the drain delay, how output lines look, and where
+    /// rinit answers queries (into `control`).
+    fn rinit_table(
+        &self,
+        rinit: &Value,
+        control: &mut ControlSpec,
+    ) -> Result<(Duration, Duration, OutputSpec), ConfigError> {
         let mut grace = DEFAULT_GRACE;
         let mut stop_delay = Duration::ZERO;
         let mut output = OutputSpec::default();
@@ -194,6 +203,19 @@ impl Reader<'_> {
                     let expected = "\"auto\", \"always\" or \"never\"";
                     return Err(self.expected(value, "rinit.log_color", expected));
                 }
+            };
+        }
+        if let Some(value) = table.get("control_socket") {
+            control.socket = Some(self.string(value, "rinit.control_socket")?);
+        }
+        if let Some(value) = table.get("http") {
+            let text = self.string(value, "rinit.http")?;
+            control.http = match text.as_str() {
+                "" => None,
+                text => Some(
+                    crate::config::parse_socket_addr(text)
+                        .map_err(|m| self.error(&value.span(), "rinit.http", m))?,
+                ),
             };
         }
         Ok((grace, stop_delay, output))

@@ -121,6 +121,7 @@ priority = 1
             stop_delay: Duration::ZERO,
             programs: vec![migrate, web],
             output: Default::default(),
+            control: Default::default(),
         }
     );
 }
@@ -136,6 +137,7 @@ fn defaults() {
             stop_delay: Duration::ZERO,
             programs: vec![ProgramSpec::with_defaults("app", argv(&["/bin/app"]))],
             output: Default::default(),
+            control: Default::default(),
         }
     );
 }

@@ -91,12 +91,9 @@ impl Reader<'_> {
                 .integer::<u64>(value, key, DURATION)
                 .map(Duration::from_secs)
                 .ok(),
-            DeValue::Float(float) => float
-                .as_str()
-                .parse::<f64>()
-                .ok()
-                .filter(|seconds| (0.0..1e9).contains(seconds))
-                .map(Duration::from_secs_f64),
+            DeValue::Float(float) => {
+                crate::config::duration::parse_seconds(&float.as_str().replace('_', ""))
+            }
             DeValue::String(_) => parse_duration(key, &self.string(value, key)?).ok(),
             _ => None,
         };
